@@ -1,0 +1,15 @@
+"""Plain-pytest suite of the pure layer (no Odoo).
+
+``kobo_connector/kobo_kpi`` is imported as the top-level package ``kobo_kpi``.
+It must never also be imported as ``odoo.addons.kobo_connector.kobo_kpi`` in
+the same process (two sets of exception classes): the Odoo tests run in a
+separate pytest process (see ``scripts/test``).
+"""
+
+import sys
+from pathlib import Path
+
+ADDON_DIR = Path(__file__).resolve().parent.parent / "kobo_connector"
+if "odoo.addons.kobo_connector" in sys.modules:  # pragma: no cover - guard
+    raise RuntimeError("Run the pure tests in their own pytest process (scripts/test).")
+sys.path.insert(0, str(ADDON_DIR))
