@@ -13,3 +13,14 @@ ADDON_DIR = Path(__file__).resolve().parent.parent / "kobo_connector"
 if "odoo.addons.kobo_connector" in sys.modules:  # pragma: no cover - guard
     raise RuntimeError("Run the pure tests in their own pytest process (scripts/test).")
 sys.path.insert(0, str(ADDON_DIR))
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def fake_kobo():
+    """A running FakeKobo (function scope); ``fake_kobo.url``, ``fake_kobo.token``."""
+    from kobo_kpi.fake import FakeKobo
+
+    with FakeKobo() as fake:
+        yield fake
