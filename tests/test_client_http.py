@@ -723,3 +723,32 @@ def test_real_connection_refused_is_retried(call):
     ):
         getattr(client, call)(*(["aX"] if call == "deploy" else []))
     assert client.request_count == 5  # never reached the server: even POST is retried
+
+
+def test_download_kpi_url_behind_proxy_is_rebased():
+    client, script, _ = make((200, b"\x89PNG", {"Content-Type": "image/png"}))
+    url = "http://10.0.0.5:8000/api/v2/assets/aX/data/4/attachments/att1/"
+    assert client.download_attachment(url, io.BytesIO()) == ("image/png", "att1", 4)
+    request = script.sent[0][0]
+    assert request.url == f"{BASE}/api/v2/assets/aX/data/4/attachments/att1/"
+    assert request.headers["Authorization"] == f"Token {TOKEN}"
+    assert request.headers["Accept"] == "*/*"
+
+
+def test_download_foreign_url_gets_no_token():
+    client, script, _ = make((200, b"data", {"Content-Type": "text/csv"}))
+    url = "https://storage.example.net/exports/x.csv?sig=1"
+    assert client.download_attachment(url, io.BytesIO()) == ("text/csv", "x.csv", 4)
+    request = script.sent[0][0]
+    assert request.url == url
+    assert "Authorization" not in request.headers
+
+
+def test_throttled_message_and_context_manager():
+    client, _script, _ = make((429, {"detail": "Slow down."}, {"Retry-After": "1"}))
+    with client, pytest.raises(errors.KoboThrottled) as info:
+        client.me()
+    assert info.value.message == "Slow down. (retry in 1 second)"
+    injected = requests.Session()
+    KpiClient(BASE, session=injected).close()  # an injected session is the caller's
+    assert injected.adapters

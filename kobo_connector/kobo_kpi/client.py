@@ -266,7 +266,8 @@ class KpiClient:
         self.base_url = normalize_server_url(base_url)
         self.token = token or None
         self.timeout = timeout
-        self.session = session if session is not None else requests.Session()
+        self._own_session = session is None
+        self.session = requests.Session() if session is None else session
         self.max_retries = max_retries
         self.max_retry_seconds = max_retry_seconds
         self.sleep = sleep
@@ -277,12 +278,27 @@ class KpiClient:
     def __repr__(self):  # never shows the token
         return f"<KpiClient {self.base_url}>"
 
+    def close(self):
+        """Close the connection pool (only if this client created it)."""
+        if self._own_session:
+            self.session.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
     # ------------------------------------------------------------------
     # Plumbing
     # ------------------------------------------------------------------
     @property
     def host(self):
         return urlsplit(self.base_url).netloc
+
+    @property
+    def _api_prefix(self):
+        return urlsplit(self.base_url).path + "/api/v2/"
 
     def _url(self, path_or_url):
         """Absolute URL on the configured server. Relative routes are joined
@@ -366,7 +382,8 @@ class KpiClient:
         if status == 429 or (status == 503 and retry_after is not None):
             text = kobo or STATUS_TEXT[429]
             if retry_after is not None:
-                text += f" (retry in {retry_after:.0f} seconds)"
+                seconds = round(retry_after)
+                text += f" (retry in {seconds} second{'' if seconds == 1 else 's'})"
             return KoboThrottled(text, retry_after=retry_after, **kw)
         if status >= 500:
             ours = f"The KoBo server (or a proxy in front of it) failed with HTTP {status}."
@@ -543,9 +560,11 @@ class KpiClient:
                     return done[0]["uid"]
                 raise KoboImportError("KoBo finished the import but reported no form.")
             if status == "error":
+                kind = messages.get("error_type")
                 raise KoboImportError(
-                    _flatten(messages.get("error")) or "KoBo could not import the XLSForm.",
-                    error_type=messages.get("error_type"),
+                    _flatten(messages.get("error"))
+                    or f"KoBo could not import the XLSForm ({kind or 'no reason given'}).",
+                    error_type=kind,
                     url=self._url(poll),
                 )
 
@@ -633,7 +652,9 @@ class KpiClient:
         """Stream an attachment into ``fileobj``; return
         ``(content_type, filename, size)``. Redirects are followed here (at
         most 5 hops); the token goes only to the KoBo server's own origin."""
-        url, home = self._url(url), _origin(self.base_url)
+        home = _origin(self.base_url)
+        if not urlsplit(url).scheme or urlsplit(url).path.startswith(self._api_prefix):
+            url = self._url(url)  # KoBo's own URL (maybe http:// behind a proxy): re-based
         for _hop in range(MAX_REDIRECTS + 1):
             own = _origin(url) == home
             resp = self._send(
