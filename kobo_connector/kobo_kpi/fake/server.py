@@ -95,8 +95,7 @@ class FakeKobo:
     # ------------------------------------------------------------ life cycle
 
     def start(self):
-        server = ThreadingHTTPServer((self.host, self.port), _Handler)
-        server.daemon_threads = True
+        server = _Server((self.host, self.port), _Handler)
         server.fake = self
         self._server = server
         self.port = server.server_address[1]
@@ -108,6 +107,7 @@ class FakeKobo:
 
     def stop(self):
         if self._server is not None:
+            self._server.serving.wait(2)  # shutdown() before serve_forever() would hang it
             self._server.shutdown()
             self._server.server_close()
             self._hook_queue.put(None)
@@ -394,6 +394,17 @@ class FakeKobo:
             }
         except (urllib.error.URLError, OSError) as exc:
             return {"status": 0, "status_code": None, "message": str(exc)}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, *args):
+        self.serving = threading.Event()
+        super().__init__(*args)
+
+    def service_actions(self):
+        self.serving.set()
 
 
 class _Handler(BaseHTTPRequestHandler):
