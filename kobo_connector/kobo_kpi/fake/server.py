@@ -163,11 +163,11 @@ class FakeKobo:
             return self._render(sub)
 
     def add_submissions(self, uid, answers_list, submitted_by=None):
-        """Bulk insert (no hooks fired); returns the stored submissions."""
+        """Fast bulk insert; returns the stored submissions (relative attachment URLs)."""
         with self.lock:
             asset = self.store.assets[uid]
             add = self.store.add_submission
-            return [add(asset, a, submitted_by, fire_hooks=False) for a in answers_list]
+            return [add(asset, a, submitted_by) for a in answers_list]
 
     def edit_submission(self, uid, submission_id, changes):
         with self.lock:

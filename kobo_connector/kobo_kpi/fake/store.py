@@ -26,17 +26,6 @@ VALIDATION_LABELS = {
     "validation_status_on_hold": "On Hold",
 }
 ASSET_TYPES = ("survey", "template", "block", "question", "collection", "empty", "text")
-SYSTEM_TAIL = (
-    "_xform_id_string",
-    "_uuid",
-    "meta/rootUuid",
-    "_attachments",
-    "_status",
-    "_geolocation",
-    "_submission_time",
-    "_validation_status",
-    "_submitted_by",
-)
 
 
 class KoboStateError(Exception):
@@ -113,6 +102,7 @@ class Asset:
     assignments: list = field(default_factory=list)  # dicts: uid, user, codename, partial
     hooks: dict = field(default_factory=dict)
     last_submission: dt.datetime | None = None
+    geo_cache: tuple | None = None  # (deployed version, first geopoint xpath)
 
     @property
     def version_id(self):
@@ -364,7 +354,11 @@ class Store:
         for key in ("meta/instanceID", "meta/deprecatedID", "meta/rootUuid"):
             answers.pop(key, None)
         sub = {"_id": sub_id, "formhub/uuid": formhub}
-        sub.update((k, v) for k, v in answers.items() if v is not None and v != "")
+        sub.update(
+            (k, v if isinstance(v, (str, list)) else str(v))
+            for k, v in answers.items()
+            if v is not None and v != ""
+        )
         sub["__version__"] = version
         sub["meta/instanceID"] = instance_id
         if deprecated_id:
@@ -381,7 +375,7 @@ class Store:
         return sub
 
     def _geolocation(self, asset, sub):
-        cache = getattr(asset, "_geo_cache", None)
+        cache = asset.geo_cache
         if cache is None or cache[0] != asset.deployed_version_id:
             types, repeats = question_xpaths(asset.deployed_content())
             geo = next(
@@ -392,7 +386,7 @@ class Store:
                 ),
                 None,
             )
-            cache = asset._geo_cache = (asset.deployed_version_id, geo)
+            cache = asset.geo_cache = (asset.deployed_version_id, geo)
         value = sub.get(cache[1]) if cache[1] else None
         try:
             lat, lon = str(value).split()[:2]
