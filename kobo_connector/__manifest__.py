@@ -1,0 +1,27 @@
+{
+    "name": "KoBoToolbox Connector",
+    "summary": "Manage KoBoToolbox forms from Odoo and import every submission "
+    "once, and only once, into the Odoo record it describes",
+    "version": "18.0.1.0.0",
+    "category": "Productivity",
+    "website": "https://github.com/kobo-connector/kobo_connector",
+    "author": "kobo_connector developers",
+    "license": "AGPL-3",
+    "depends": ["base", "mail", "contacts"],
+    "external_dependencies": {"python": ["requests", "openpyxl", "xlrd"]},
+    "data": [
+        "security/kobo_security.xml",
+        "security/ir.model.access.csv",
+        "data/kobo_form_actions.xml",
+        "data/ir_cron.xml",
+        "wizards/kobo_server_token_wizard_views.xml",
+        "wizards/kobo_form_rename_wizard_views.xml",
+        "views/kobo_form_views.xml",
+        "views/kobo_submission_views.xml",
+        "views/kobo_mapping_views.xml",
+        "views/kobo_server_views.xml",
+        "views/kobo_menus.xml",
+    ],
+    "application": True,
+    "installable": True,
+}

@@ -1,0 +1,64 @@
+from odoo import api, fields, models
+
+
+class KoboFormQuestion(models.Model):
+    """A node of a form's question catalogue: a question, a group or a repeat,
+    read from the form's deployed KoBo version."""
+
+    _name = "kobo.form.question"
+    _description = "KoBo Form Question"
+    _order = "form_id, sequence, id"
+    _rec_names_search = ["xpath", "label"]
+
+    form_id = fields.Many2one("kobo.form", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="form_id.company_id", store=True)
+    active = fields.Boolean(default=True)
+    sequence = fields.Integer()
+    xpath = fields.Char(
+        string="XPath",
+        required=True,
+        help="The question's path in the form (group/sub/name): the key of its "
+        "answer in a submission.",
+    )
+    name = fields.Char(required=True)
+    type = fields.Char(required=True)
+    label = fields.Char()
+    label_translations = fields.Text(string="Labels by Language")
+    hint = fields.Char()
+    required = fields.Boolean()
+    is_group = fields.Boolean(string="Group")
+    is_repeat = fields.Boolean(string="Repeat Group")
+    is_metadata = fields.Boolean(string="Metadata")
+    group_xpath = fields.Char(string="In Group")
+    repeat_xpath = fields.Char(string="In Repeat")
+    parent_id = fields.Many2one("kobo.form.question", string="Parent Group", ondelete="set null")
+    child_ids = fields.One2many("kobo.form.question", "parent_id", string="Contents")
+    list_name = fields.Char(string="Choice List")
+    choice_ids = fields.One2many("kobo.form.choice", "question_id", string="Choices")
+
+    _sql_constraints = [
+        ("xpath_uniq", "unique(form_id, xpath)", "A form has one question per XPath."),
+    ]
+
+    @api.depends("label", "xpath")
+    def _compute_display_name(self):
+        for question in self:
+            question.display_name = (
+                f"{question.label} ({question.xpath})"
+                if question.label and question.label != question.name
+                else question.xpath
+            )
+
+
+class KoboFormChoice(models.Model):
+    _name = "kobo.form.choice"
+    _description = "KoBo Question Choice"
+    _order = "question_id, sequence, id"
+
+    question_id = fields.Many2one(
+        "kobo.form.question", required=True, ondelete="cascade", index=True
+    )
+    sequence = fields.Integer()
+    name = fields.Char(required=True, help="The value stored in submissions.")
+    label = fields.Char()
+    label_translations = fields.Text(string="Labels by Language")

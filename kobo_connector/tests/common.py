@@ -1,0 +1,68 @@
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from odoo.tests import TransactionCase, new_test_user
+
+from odoo.addons.kobo_connector.kobo_kpi.fake import FakeKobo
+
+
+class KoboCase(TransactionCase):
+    """A fake KoBo server on 127.0.0.1 for the whole class, a connected
+    kobo.server pointing at it, and a KoBo manager and a KoBo user."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.fake = FakeKobo()
+        cls.fake.start()
+        cls.addClassCleanup(cls.fake.stop)
+        cls.server = cls.env["kobo.server"].create(
+            {"name": "Fake KoBo", "url": cls.fake.url, "token": cls.fake.token}
+        )
+        cls.manager = new_test_user(
+            cls.env,
+            login="kobo_manager",
+            groups="base.group_user,kobo_connector.group_kobo_manager",
+        )
+        cls.user = new_test_user(
+            cls.env, login="kobo_user", groups="base.group_user,kobo_connector.group_kobo_user"
+        )
+
+    def setUp(self):
+        super().setUp()
+        self.fake.clear_faults()
+        self.fake.reset_requests()
+
+
+class StubHttp:
+    """A tiny HTTP server on 127.0.0.1 answering fixed routes:
+    ``{"/path/": (status, content_type, body)}``; anything else is 404."""
+
+    def __init__(self, routes):
+        routes = dict(routes)
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                status, ctype, body = routes.get(
+                    self.path.split("?")[0], (404, "text/plain", "Resource not found (404)")
+                )
+                if not isinstance(body, str):
+                    body = json.dumps(body)
+                data = body.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%s" % self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()

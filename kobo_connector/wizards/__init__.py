@@ -1,0 +1,1 @@
+from . import kobo_form_rename_wizard, kobo_server_token_wizard
