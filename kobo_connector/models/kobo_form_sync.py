@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.modules.module import current_test
+from odoo.modules import module as odoo_module
 
 from ..kobo_kpi import errors
 
@@ -152,7 +152,7 @@ class KoboForm(models.Model):
     def _kobo_commit(self):
         """Commit the work of a step: the seam that tests replace to simulate
         a crash (tests never commit)."""
-        if not current_test:
+        if not odoo_module.current_test:
             self.env.cr.commit()  # pylint: disable=invalid-commit
 
     def _try_lock(self):

@@ -249,15 +249,15 @@ class KoboSubmission(models.Model):
             candidates = set(names) | {aliases[n] for n in names if n in aliases}
             for record in Model.search_fetch([(rec_name, "in", list(candidates))], [rec_name]):
                 by_name.setdefault(record[rec_name], record.id)
+        field_name = rec_name if field is not None and field.store else "display_name"
         result = {}
         for name in names:
             record_id = by_name.get(name) or by_name.get(aliases.get(name))
             for candidate in (name, aliases.get(name)):
                 if record_id or not candidate:
                     break
-                matches = Model.name_search(candidate, operator="=ilike", limit=1)
-                record_id = matches[0][0] if matches else None
-            result[name] = record_id
+                record_id = Model.search([(field_name, "=ilike", candidate)], limit=1).id
+            result[name] = record_id or None
         return result
 
     def _targets(self, Model, plan, todo):

@@ -1,6 +1,7 @@
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from unittest.mock import patch
 
 from odoo.tests import TransactionCase, new_test_user
 
@@ -14,6 +15,10 @@ class KoboCase(TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # tests never commit: the import's commit seam does nothing here
+        cls.startClassPatcher(
+            patch.object(type(cls.env["kobo.form"]), "_kobo_commit", lambda self: None)
+        )
         cls.fake = FakeKobo()
         cls.fake.start()
         cls.addClassCleanup(cls.fake.stop)
