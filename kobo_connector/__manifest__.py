@@ -22,6 +22,9 @@
         "views/kobo_server_views.xml",
         "views/kobo_menus.xml",
     ],
+    "assets": {
+        "web.assets_tests": ["kobo_connector/static/tests/tours/*.js"],
+    },
     "application": True,
     "installable": True,
 }

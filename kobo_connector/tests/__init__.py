@@ -1,1 +1,2 @@
 from . import test_kobo_server
+from . import test_ui_tours

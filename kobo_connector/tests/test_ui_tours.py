@@ -1,0 +1,165 @@
+"""Browser tours: a new user clicks through the product against a fake KoBo.
+
+Each class starts its own fake KoBo server on a free port of 127.0.0.1; the
+tours get its address (and what to look for) through ``window.koboTour``.
+"""
+
+import json
+from unittest.mock import patch
+
+from odoo.tests import HttpCase, tagged
+
+from odoo.addons.kobo_connector.kobo_kpi.fake import FakeKobo
+from odoo.addons.kobo_connector.kobo_kpi.fake.seed import CONTACT
+from odoo.addons.kobo_connector.kobo_kpi.fake.xlsform import build_xlsform
+
+SANDBOX_TOKEN = "0123456789abcdef0123456789abcdef01234567"
+
+DRAFT_SURVEY = [
+    {"type": "text", "name": "village", "label": "Village", "required": "yes"},
+    {"type": "integer", "name": "households", "label": "Number of households"},
+    {"type": "select_one yn", "name": "water_point", "label": "Working water point?"},
+]
+DRAFT_CHOICES = [
+    {"list_name": "yn", "name": "yes", "label": "Yes"},
+    {"list_name": "yn", "name": "no", "label": "No"},
+]
+
+
+def contact_xlsform():
+    return build_xlsform(CONTACT["survey"], CONTACT["choices"], CONTACT["settings"])
+
+
+class KoboTourCase(HttpCase):
+    """A fake KoBo for the class; ``_start_kobo_tour`` passes ``data`` to the tour."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.fake = FakeKobo(token=SANDBOX_TOKEN)
+        cls.fake.start()
+        cls.addClassCleanup(cls.fake.stop)
+
+    @classmethod
+    def _connected_server(cls):
+        server = cls.env["kobo.server"].create(
+            {"name": "Sandbox", "url": cls.fake.url, "token": cls.fake.token}
+        )
+        server.action_test_connection()
+        server.action_fetch_forms()
+        return server
+
+    def _start_kobo_tour(self, tour, data, login="admin"):
+        options = {
+            "stepDelay": 0,
+            "keepWatchBrowser": False,
+            "debug": False,
+            "startUrl": "/odoo",
+            "delayToCheckUndeterminisms": 0,
+        }
+        payload = json.dumps(data)
+        code = (
+            f"window.koboTour = {payload}; "
+            f"sessionStorage.setItem('koboTour', JSON.stringify(window.koboTour)); "
+            f"odoo.startTour({tour!r}, {json.dumps(options)})"
+        )
+        self.start_tour("/odoo", tour, login=login, code=code)
+
+
+@tagged("post_install", "-at_install")
+class TestServerTour(KoboTourCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.fake.create_asset(xlsform=contact_xlsform(), deploy=True)
+        cls.fake.create_asset(
+            xlsform=build_xlsform(DRAFT_SURVEY, DRAFT_CHOICES), name="Village assessment"
+        )
+
+    def test_server_tour(self):
+        self.assertFalse(self.env["kobo.server"].search([]), "the tour creates the server")
+        self._start_kobo_tour(
+            "kobo_connector_server_tour",
+            {
+                "url": self.fake.url,
+                "token": self.fake.token,
+                "form": "Contact registration",
+                "formCount": 2,
+            },
+        )
+        server = self.env["kobo.server"].search([("name", "=", "Sandbox")])
+        self.assertEqual(server.url, self.fake.url)
+        self.assertEqual(server.state, "connected")
+        self.assertEqual(server.kobo_username, "kobo_admin")
+        self.assertEqual(
+            sorted(server.form_ids.mapped("name")), ["Contact registration", "Village assessment"]
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestFormTour(KoboTourCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.uid = cls.fake.create_asset(
+            xlsform=build_xlsform(DRAFT_SURVEY, DRAFT_CHOICES), name="Tour draft form"
+        )
+        cls.server = cls._connected_server()
+        cls.form = cls.env["kobo.form"].search([("asset_uid", "=", cls.uid)])
+
+    def test_form_tour(self):
+        self.assertEqual(self.form.deployment_status, "draft")
+        self._start_kobo_tour(
+            "kobo_connector_form_tour",
+            {"form": "Tour draft form", "newName": "Tour renamed form", "question": "Village"},
+        )
+        self.form.invalidate_recordset()
+        self.assertEqual(self.form.deployment_status, "deployed")
+        self.assertEqual(self.form.name, "Tour renamed form")
+        asset = self.fake.assets[self.uid]
+        self.assertEqual(asset.deployment_status, "deployed")
+        self.assertEqual(asset.name, "Tour renamed form")
+
+
+@tagged("post_install", "-at_install")
+class TestSyncTour(KoboTourCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.uid = cls.fake.create_asset(xlsform=contact_xlsform(), deploy=True)
+        cls.fake.add_submissions(
+            cls.uid,
+            [
+                {"name": f"Tour contact {i}", "email": f"tour{i}@example.org", "city": "Goma"}
+                for i in range(3)
+            ],
+        )
+        cls.server = cls._connected_server()
+        cls.form = cls.env["kobo.form"].search([("asset_uid", "=", cls.uid)])
+        field = cls.env["ir.model.fields"]._get
+        cls.env["kobo.mapping"].create(
+            {
+                "form_id": cls.form.id,
+                "model_id": cls.env["ir.model"]._get("res.partner").id,
+                "enabled": True,
+                "line_ids": [
+                    (0, 0, {"question_path": path, "field_id": field("res.partner", name).id})
+                    for path, name in (("name", "name"), ("email", "email"), ("city", "city"))
+                ],
+            }
+        )
+
+    def test_sync_tour(self):
+        self._start_kobo_tour("kobo_connector_sync_tour", {"form": "Contact registration"})
+        request = self.env["kobo.sync.request"].search([("form_id", "=", self.form.id)])
+        self.assertEqual(request.user_id, self.env.ref("base.user_admin"))
+        # the scheduled action the button woke up (its commits are the seam
+        # tests replace: pytest-odoo does not set odoo's current_test)
+        Form = self.env["kobo.form"]
+        with patch.object(type(Form), "_kobo_commit", lambda form: None):
+            Form._cron_import()
+        partners = self.env["res.partner"].search([("name", "=like", "Tour contact %")])
+        self.assertEqual(len(partners), 3)
+        self.assertEqual(set(partners.mapped("city")), {"Goma"})
+        self.form.invalidate_recordset()
+        self.assertEqual(self.form.imported_count, 3)
