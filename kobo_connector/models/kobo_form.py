@@ -161,7 +161,7 @@ class KoboForm(models.Model):
         catalogue = parse_content(content)
         Question = self.env["kobo.form.question"]
         existing = {q.xpath: q for q in self.with_context(active_test=False).question_ids}
-        by_xpath = {}
+        by_xpath, to_create = {}, []
         for node in catalogue.nodes:
             vals = {
                 "sequence": node.sequence,
@@ -194,11 +194,13 @@ class KoboForm(models.Model):
             question = existing.pop(node.xpath, None)
             if question:
                 question.write(vals)
+                by_xpath[node.xpath] = question
             else:
-                question = Question.create(dict(vals, form_id=self.id, xpath=node.xpath))
-            by_xpath[node.xpath] = question
+                to_create.append(dict(vals, form_id=self.id, xpath=node.xpath))
+        for question in Question.create(to_create):
+            by_xpath[question.xpath] = question
         for question in by_xpath.values():
-            parent = by_xpath.get(question.group_xpath)
+            parent = by_xpath.get(question.group_xpath, Question)
             if question.parent_id != parent:
                 question.parent_id = parent
         # questions gone from this version: kept (mappings may name them), archived
@@ -217,37 +219,42 @@ class KoboForm(models.Model):
         """Run ``operation(form, client)`` on KoBo for each form, then refresh
         the form from KoBo. One form: a KoBo error becomes a UserError. A
         selection: every form is reported (chatter and notification), one
-        failure does not stop the others."""
+        failure does not stop the others and leaves its form unchanged."""
         self.check_access("write")
         clients = {}
         succeeded, failures = [], []
-        for form in self:
-            server = form.server_id
-            try:
-                client = clients.get(server) or clients.setdefault(server, server._get_client())
-                asset = operation(form, client)
-                form._refresh_from_kobo(client, asset=asset)
-            except (errors.KoboError, UserError) as exc:
-                reason = (
-                    server._kobo_error_message(exc)
-                    if isinstance(exc, errors.KoboError)
-                    else exc.args[0]
-                )
-                if isinstance(exc, errors.KoboNotFound):
-                    form.gone_from_kobo = True
-                if len(self) == 1:
-                    raise UserError(
-                        self.env._("%(action)s: %(reason)s", action=title, reason=reason)
-                    ) from exc
-                _logger.info("KoBo form %s: %s failed", form.asset_uid, title)
-                form.message_post(
-                    body=Markup("%s<br/>%s")
-                    % (self.env._("%(action)s failed.", action=title), reason)
-                )
-                failures.append((form, reason))
-            else:
-                form.message_post(body=done_message)
-                succeeded.append(form)
+        try:
+            for form in self:
+                server = form.server_id
+                try:
+                    with self.env.cr.savepoint():
+                        if server not in clients:
+                            clients[server] = server._get_client()
+                        asset = operation(form, clients[server])
+                        form._refresh_from_kobo(clients[server], asset=asset)
+                except (errors.KoboError, UserError) as exc:
+                    if isinstance(exc, errors.KoboError):
+                        reason = server._kobo_error_message(exc)
+                    else:
+                        reason = exc.args[0]
+                    if len(self) == 1:
+                        raise UserError(
+                            self.env._("%(action)s: %(reason)s", action=title, reason=reason)
+                        ) from exc
+                    _logger.info("KoBo form %s: %s failed", form.asset_uid, title)
+                    if isinstance(exc, errors.KoboNotFound):
+                        form.gone_from_kobo = True
+                    form.message_post(
+                        body=Markup("%s<br/>%s")
+                        % (self.env._("%(action)s failed.", action=title), reason)
+                    )
+                    failures.append((form, reason))
+                else:
+                    form.message_post(body=done_message)
+                    succeeded.append(form)
+        finally:
+            for client in clients.values():
+                client.close()
         return self._kobo_report(title, succeeded, failures)
 
     def _kobo_report(self, title, succeeded, failures):
@@ -285,7 +292,11 @@ class KoboForm(models.Model):
                 raise UserError(
                     self.env._("%(form)s was never deployed: use Deploy.", form=form.name)
                 )
-            asset = client.get_asset(form.asset_uid)
+            if form.deployment_status == "archived":
+                raise UserError(
+                    self.env._("%(form)s is archived on KoBo: Unarchive it first.", form=form.name)
+                )
+            asset = client.get_asset(form.asset_uid, exclude=("content", "analysis_form_json"))
             if asset.get("version_id") == asset.get("deployed_version_id"):
                 raise UserError(
                     self.env._(

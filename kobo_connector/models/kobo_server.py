@@ -275,28 +275,32 @@ class KoboServer(models.Model):
         return self._notify(self.env._("Forms fetched"), message, "success")
 
     def _fetch_forms(self):
+        """Return (created, updated, gone) counts."""
         self.ensure_one()
-        client = self._get_client()
         Form = self.env["kobo.form"].with_context(active_test=False)
         known = {form.asset_uid: form for form in Form.search([("server_id", "=", self.id)])}
         created = updated = 0
-        for asset in client.iter_surveys():
-            form = known.pop(asset["uid"], None)
-            vals = Form._values_from_asset(asset)
-            if form is None:
-                form = Form.create(dict(vals, server_id=self.id, asset_uid=asset["uid"]))
-                created += 1
-            elif (form.version_id, form.deployed_version_id, form.gone_from_kobo) != (
-                vals["version_id"],
-                vals["deployed_version_id"],
-                False,
-            ):
-                form.write(vals)
-                updated += 1
-            else:  # same versions: counts and status only, no detail request
-                form.write(vals)
-                continue
-            form._refresh_from_kobo(client)
+        with self._get_client() as client:
+            for asset in client.iter_surveys():
+                form = known.pop(asset["uid"], None)
+                vals = Form._values_from_asset(asset)
+                if form is None:
+                    form = Form.create(dict(vals, server_id=self.id, asset_uid=asset["uid"]))
+                    created += 1
+                else:
+                    changed = {key: val for key, val in vals.items() if form[key] != val}
+                    if changed:
+                        form.write(changed)
+                    # same versions and status: counts and dates only, no detail request
+                    if not changed.keys() & {
+                        "version_id",
+                        "deployed_version_id",
+                        "deployment_status",
+                        "gone_from_kobo",
+                    }:
+                        continue
+                    updated += 1
+                form._refresh_from_kobo(client)
         gone = Form.union(*known.values()).filtered(lambda f: not f.gone_from_kobo)
         gone.write({"gone_from_kobo": True})
         self.last_forms_fetch = fields.Datetime.now()

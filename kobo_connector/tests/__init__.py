@@ -1,2 +1,4 @@
 from . import test_kobo_server
 from . import test_ui_tours
+from . import test_kobo_form
+from . import test_kobo_form_catalogue

@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 
 class KoboFormRenameWizard(models.TransientModel):
@@ -19,7 +20,7 @@ class KoboFormRenameWizard(models.TransientModel):
     @api.depends("form_id")
     def _compute_is_deployed(self):
         for wizard in self:
-            wizard.is_deployed = wizard.form_id.deployment_status != "draft"
+            wizard.is_deployed = wizard.form_id.deployment_status == "deployed"
 
     @api.depends("form_id")
     def _compute_redeploy(self):
@@ -28,8 +29,16 @@ class KoboFormRenameWizard(models.TransientModel):
 
     def action_rename(self):
         self.ensure_one()
-        form = self.form_id
-        result = form._kobo_rename(self.name.strip())
-        if self.redeploy and form.deployment_status != "draft":
-            result = form.action_redeploy()
+        form, name = self.form_id, self.name.strip()
+        if name == form.name:
+            raise UserError(self.env._("The form is already named %(name)s.", name=name))
+        result = form._kobo_rename(name)
+        if self.redeploy and form.needs_redeploy:
+            try:
+                form.action_redeploy()
+            except UserError as exc:  # renamed all the same: say so, keep it
+                return form.server_id._notify(
+                    self.env._("Renamed, not redeployed"), exc.args[0], "warning", sticky=True
+                )
+            result["params"]["title"] = self.env._("Rename and redeploy")
         return result
