@@ -203,7 +203,7 @@ class KoboForm(models.Model):
         pages.close()
         counts = {}
         if results:
-            counts = self.env["kobo.submission"]._store(self, results)._process()
+            counts = self.env["kobo.submission"]._import_page(self, results)
             self.sync_cursor = max(r["_id"] for r in results)
         self._add_run_counts(counts)
         return results, max(count - len(results), 0)
@@ -238,7 +238,7 @@ class KoboForm(models.Model):
                     self.asset_uid, query={"_id": {"$in": chunk}}, limit=PAGE_SIZE
                 )
             )
-            for key, value in self.env["kobo.submission"]._store(self, results)._process().items():
+            for key, value in self.env["kobo.submission"]._import_page(self, results).items():
                 counts[key] += value
         return counts
 
@@ -276,7 +276,7 @@ class KoboForm(models.Model):
             subs = self.env["kobo.submission"].search(
                 [("form_id", "=", self.id), ("kobo_id", "in", deleted)]
             )
-            subs._set_outcomes({sub.id: ("deleted", False, False) for sub in subs})
+            subs._update_outcomes({sub.id: ("deleted", False, False) for sub in subs})
         changed = [k for k, (uuid, _s) in stored.items() if k in on_kobo and on_kobo[k] != uuid]
         missing = [k for k in on_kobo if k not in stored and k <= self.sync_cursor]
         return self._pull_ids(client, sorted(changed + missing))

@@ -1,4 +1,5 @@
 from . import test_kobo_server
+from . import test_kobo_import
 from . import test_ui_tours
 from . import test_kobo_form
 from . import test_kobo_form_catalogue

@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""Benchmark of the submission import (not a test: it prints numbers).
+
+For each N, in a database where kobo_connector is installed, it measures:
+- end to end: the fake KoBo over HTTP -> raw submissions -> res.partner, through
+  the scheduled action's own code path (pages of 1000, commit per page);
+- Odoo's ``load()`` of the same final rows (the CSV import path);
+- batched ``create()`` (1000 per call) of the same final values;
+and the number of HTTP requests and the peak Python memory of the import.
+
+    scripts/benchmark                      # N = 1000, 10000 in a fresh database
+    scripts/benchmark 1000 10000 100000    # (--repeat 1 for the large ones)
+
+Each figure is the best of ``--repeat`` interleaved runs.
+"""
+
+import argparse
+import threading
+import time
+
+import psutil
+
+import odoo
+from odoo import api
+from odoo.modules.module import initialize_sys_path
+from odoo.modules.registry import Registry
+
+SURVEY = [
+    {"type": "text", "name": "name", "label": "Name"},
+    {"type": "text", "name": "email", "label": "Email"},
+    {"type": "text", "name": "phone", "label": "Phone"},
+    {"type": "text", "name": "city", "label": "City"},
+    {"type": "select_one country", "name": "country", "label": "Country"},
+]
+CHOICES = [
+    {"list_name": "country", "name": code, "label": label}
+    for code, label in [("ke", "Kenya"), ("ug", "Uganda"), ("ss", "South Sudan"), ("et", "Ethiopia")]
+]
+FIELDS = {"name": "name", "email": "email", "phone": "phone", "city": "city", "country": "country_id"}
+
+
+def answers(n):
+    codes = [c["name"] for c in CHOICES]
+    return [
+        {
+            "name": f"Beneficiary {i}",
+            "email": f"b{i}@example.org",
+            "phone": f"+254 700 {i:06d}",
+            "city": f"Village {i % 97}",
+            "country": codes[i % len(codes)],
+        }
+        for i in range(n)
+    ]
+
+
+def clean(env):
+    env["kobo.submission"].search([]).unlink()
+    env["res.partner"].search([("email", "=like", "b%@example.org")]).unlink()
+    env.cr.commit()
+
+
+def bench_e2e(env, fake, n):
+    uid = fake.create_asset(xlsform=build_xlsform(SURVEY, CHOICES), name=f"Bench {n}", deploy=True)
+    fake.add_submissions(uid, answers(n))
+    server = env["kobo.server"].search([("url", "=", fake.url)]) or env["kobo.server"].create(
+        {"name": "Bench", "url": fake.url, "token": fake.token}
+    )
+    server.action_test_connection()
+    server.action_fetch_forms()
+    form = env["kobo.form"].search([("asset_uid", "=", uid)])
+    env["kobo.form"].search([("id", "!=", form.id)]).write({"active": False})
+    env["kobo.mapping"].create(
+        {
+            "form_id": form.id,
+            "model_id": env["ir.model"]._get("res.partner").id,
+            "enabled": True,
+            "line_ids": [
+                (0, 0, {"question_path": q, "field_id": env["ir.model.fields"]._get("res.partner", f).id})
+                for q, f in FIELDS.items()
+            ],
+        }
+    )
+    env.cr.commit()
+    fake.reset_requests()
+    with RssPeak() as memory:
+        start = time.perf_counter()
+        remaining = 1
+        while remaining:
+            _done, remaining = env["kobo.form"]._cron_import(limit=1000)
+        elapsed = time.perf_counter() - start
+    imported = env["kobo.submission"].search_count([("form_id", "=", form.id), ("state", "=", "imported")])
+    assert imported == n, f"imported {imported} of {n}"
+    form.active = False
+    env.cr.commit()
+    return elapsed, len(fake.requests), memory.peak
+
+
+class RssPeak:
+    """Peak growth of the process's resident memory while the block runs
+    (sampled every 20 ms; tracemalloc would slow the ORM down severalfold)."""
+
+    def __enter__(self):
+        self.process = psutil.Process()
+        self.base = self.peak_rss = self.process.memory_info().rss
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def _sample(self):
+        while not self.done.wait(0.02):
+            self.peak_rss = max(self.peak_rss, self.process.memory_info().rss)
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.thread.join()
+        self.peak = max(self.peak_rss, self.process.memory_info().rss) - self.base
+
+
+def final_rows(env, n):
+    countries = {c["name"]: c["label"] for c in CHOICES}
+    return [
+        [a["name"], a["email"], a["phone"], a["city"], countries[a["country"]]] for a in answers(n)
+    ]
+
+
+def bench_load(env, n):
+    rows = final_rows(env, n)
+    start = time.perf_counter()
+    result = env["res.partner"].with_context(**IMPORT_CONTEXT).load(
+        ["name", "email", "phone", "city", "country_id"], rows
+    )
+    env.cr.commit()  # the rows are stored (flushed) only now
+    elapsed = time.perf_counter() - start
+    assert len(result["ids"]) == n, result["messages"][:3]
+    return elapsed
+
+
+def bench_create(env, n):
+    country_ids = {c.name: c.id for c in env["res.country"].search([])}
+    vals = [
+        {"name": r[0], "email": r[1], "phone": r[2], "city": r[3], "country_id": country_ids[r[4]]}
+        for r in final_rows(env, n)
+    ]
+    Partner = env["res.partner"].with_context(**IMPORT_CONTEXT)
+    start = time.perf_counter()
+    for i in range(0, n, 1000):
+        Partner.create(vals[i : i + 1000])
+        env.cr.commit()  # like the import: stored and committed per batch
+    elapsed = time.perf_counter() - start
+    return elapsed
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-d", "--database", required=True)
+    parser.add_argument("--addons-path", required=True)
+    parser.add_argument("--repeat", type=int, default=3, help="best of REPEAT runs (default 3)")
+    parser.add_argument("sizes", nargs="*", type=int, default=[1000, 10000])
+    args = parser.parse_args()
+    odoo.tools.config.parse_config(
+        ["-d", args.database, "--addons-path", args.addons_path, "--log-level", "warn"]
+    )
+    initialize_sys_path()
+    global FakeKobo, build_xlsform, IMPORT_CONTEXT  # noqa: PLW0603 - the addon is importable only now
+    from odoo.addons.kobo_connector.kobo_kpi.fake import FakeKobo
+    from odoo.addons.kobo_connector.kobo_kpi.fake.xlsform import build_xlsform
+    from odoo.addons.kobo_connector.models.kobo_submission import IMPORT_CONTEXT
+
+    registry = Registry(args.database)
+    print(
+        "| N | end to end (sub/s) | load() (rows/s) | batched create() (rows/s) "
+        "| e2e / create | HTTP requests | peak RSS growth (MiB) |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    with FakeKobo() as fake, registry.cursor() as cr:
+        env = api.Environment(cr, odoo.SUPERUSER_ID, {})
+        for n in args.sizes:
+            runs = []
+            for _ in range(args.repeat):  # interleaved, best of each
+                clean(env)
+                e2e, requests, peak = bench_e2e(env, fake, n)
+                clean(env)
+                load = bench_load(env, n)
+                clean(env)
+                runs.append((e2e, load, bench_create(env, n), peak))
+                clean(env)
+            e2e, load, create = (min(run[i] for run in runs) for i in range(3))
+            peak = max(run[3] for run in runs)
+            print(
+                f"| {n:,} | {n / e2e:,.0f} | {n / load:,.0f} | {n / create:,.0f} "
+                f"| {create / e2e:.2f} | {requests} | {peak / 2**20:.1f} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
