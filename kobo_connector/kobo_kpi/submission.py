@@ -434,12 +434,12 @@ def _float(spec, qtype, tz, geo_part):
         try:
             f = float(v)
         except ValueError:
-            if ":" in v:  # a time answer into a float_time field
-                try:
-                    return parse_time_hours(v)
-                except ValueError:
-                    pass
-            raise _Fail("not_number") from None
+            if ":" not in v:
+                raise _Fail("not_number") from None
+            try:  # a time answer into a float_time field
+                return parse_time_hours(v)
+            except ValueError:
+                raise _Fail("not_number") from None
         if not math.isfinite(f):
             raise _Fail("not_number")
         return round(f, ndigits) if ndigits is not None else f

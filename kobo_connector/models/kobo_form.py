@@ -7,7 +7,7 @@ from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 
 from ..kobo_kpi import errors
-from ..kobo_kpi.content import parse_content
+from ..kobo_kpi.content import DEFAULT_LANGUAGE, parse_content
 
 _logger = logging.getLogger(__name__)
 
@@ -208,7 +208,11 @@ class KoboForm(models.Model):
         self.write(
             {
                 "catalogue_version_id": version,
-                "languages": ", ".join(catalogue.languages),
+                # an untranslated form has one unnamed language: nothing to show
+                "languages": ", ".join(
+                    lang for lang in catalogue.languages if lang != DEFAULT_LANGUAGE
+                )
+                or False,
             }
         )
 

@@ -128,7 +128,16 @@ class KoboMappingLine(models.Model):
     child_ids = fields.One2many("kobo.mapping.line", "parent_id", string="Line Fields", copy=True)
     sequence = fields.Integer(default=10)
     question_path = fields.Char(
-        string="KoBo Question", help="XPath of the question; empty for a constant."
+        string="Question XPath", help="XPath of the question; empty for a constant."
+    )
+    form_id = fields.Many2one(related="mapping_id.form_id")
+    question_id = fields.Many2one(
+        "kobo.form.question",
+        string="KoBo Question",
+        compute="_compute_question_id",
+        inverse="_inverse_question_id",
+        domain="[('form_id', '=', form_id), ('is_group', '=', False)]",
+        help="Empty for a constant.",
     )
     field_id = fields.Many2one(
         "ir.model.fields", string="Odoo Field", required=True, ondelete="cascade"
@@ -139,6 +148,31 @@ class KoboMappingLine(models.Model):
         string="Constant / Default",
         help="Written when the question is empty, or always when no question is chosen.",
     )
+
+    @api.depends("question_path", "mapping_id.form_id")
+    def _compute_question_id(self):
+        Question = self.env["kobo.form.question"].with_context(active_test=False)
+        for line in self:
+            line.question_id = line.question_path and Question.search(
+                [("form_id", "=", line.mapping_id.form_id.id), ("xpath", "=", line.question_path)],
+                limit=1,
+            )
+
+    def _inverse_question_id(self):
+        for line in self:
+            line.question_path = line.question_id.xpath
+
+    def action_open_line(self):
+        """A repeat line: its own fields, mapped in a dialog."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Lines of %(repeat)s", repeat=self.question_path),
+            "res_model": "kobo.mapping.line",
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "new",
+        }
 
     @api.constrains("field_id", "question_path", "constant", "child_ids")
     def _check_line(self):
