@@ -104,11 +104,7 @@ class KoboTarget:
         """``(root tag, id attribute, version attribute)`` of the primary
         instance of the asset's XForm (``/api/v2/assets/<uid>.xml``), or
         ``None`` when the answer is not an XForm."""
-        resp = requests.get(
-            f"{self.url}/api/v2/assets/{uid}.xml",
-            headers={"Authorization": f"Token {self.token}"},
-            timeout=60,
-        )
+        resp = self.get(f"api/v2/assets/{uid}.xml")
         if resp.status_code != 200:
             return None
         try:
@@ -120,6 +116,30 @@ class KoboTarget:
             return None
         main = instance[0]
         return main.tag.rsplit("}", 1)[-1], main.get("id"), main.get("version")
+
+    def get(self, path):
+        """A raw authenticated GET of ``path`` (relative to the server)."""
+        return requests.get(
+            f"{self.url}/{path}", headers={"Authorization": f"Token {self.token}"}, timeout=60
+        )
+
+    def post_instance(self, form_id, root, version, formhub_uuid, answers=None):
+        """POST a new instance to ``/submission`` with exactly these ``id``,
+        root tag, version and formhub/uuid; return the response."""
+        xml = build_instance(
+            form_id,
+            answers or {"full_name": "Lookup"},
+            root=root,
+            version=version,
+            instance_id=f"uuid:{uuid.uuid4()}",
+            formhub_uuid=formhub_uuid,
+        )
+        return requests.post(
+            f"{self.url}/submission",
+            files={"xml_submission_file": ("submission.xml", xml, "text/xml")},
+            headers={"Authorization": f"Token {self.token}", "X-OpenRosa-Version": "1.0"},
+            timeout=60,
+        )
 
     def submit(self, uid, answers, *, instance_id=None, deprecated_id=None):
         """Create (or, with ``deprecated_id``, edit) a submission through

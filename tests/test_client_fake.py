@@ -136,6 +136,14 @@ def test_rename_redeploy_archive_unarchive(fake, client):
     assert client.get_asset(uid)["deployment__active"] is False
     assert client.unarchive(uid)["active"] is True
     assert client.get_deployment(uid)["active"] is True
+    # an archived form stays archived when redeployed (KPI takes ``active`` from the body)
+    client.archive(uid)
+    renamed = client.rename(uid, "People (archived)")
+    answer = client.redeploy(uid)
+    assert answer["active"] is False and answer["version_id"] == renamed["version_id"]
+    assert client.get_asset(uid)["deployment_status"] == "archived"
+    method, path = fake.requests[-2]
+    assert (method, path) == ("PATCH", f"/api/v2/assets/{uid}/deployment/")
 
 
 def test_deploy_draft_and_errors(fake, client):
@@ -391,7 +399,8 @@ def test_hooks(fake, client):
     client.delete_hook(uid, hook["uid"])
     assert client.list_hooks(uid) == []
     with pytest.raises(errors.KoboNotFound):
-        client.hook_logs(uid, hook["uid"])
+        client.delete_hook(uid, hook["uid"])
+    assert client.hook_logs(uid, hook["uid"]) == []  # KPI: an empty page, not a 404
 
 
 def test_hook_delivery_logs(fake, client):

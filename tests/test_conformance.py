@@ -12,6 +12,7 @@ Every scenario deletes the assets it creates, also when it fails.
 
 import os
 import re
+import xml.etree.ElementTree as ET
 
 import pytest
 from conformance_support import (
@@ -26,10 +27,12 @@ from conformance_support import (
 )
 from kobo_kpi import errors
 from kobo_kpi.client import KpiClient
+from kobo_kpi.fake import build_xlsform
 
 LIVE_SKIP = "KOBO_URL/KOBO_TOKEN not set: live KoBo conformance skipped"
 HOOK_WAIT = 20  # seconds: a real KPI delivers REST services through celery
 SYSTEM_FIELDS = {"_id", "_uuid", "meta/rootUuid", "_validation_status"}
+H, X = "{http://www.w3.org/1999/xhtml}", "{http://www.w3.org/2002/xforms}"
 
 
 @pytest.fixture(scope="module", params=["fake", "live"])
@@ -104,6 +107,10 @@ def test_me_and_token_exchange(kobo):
     assert me["username"] == kobo.username
     assert {"username", "email", "is_superuser", "date_joined"} <= set(me)
     assert kobo.client.has_api_v2() is True
+    if me["is_superuser"]:  # the build, to superusers only
+        assert set(me["git_rev"]) == {"short", "long", "branch", "tag"}
+    else:
+        assert me["git_rev"] is False
     with pytest.raises(errors.KoboAuthError):
         KpiClient(kobo.url, "0" * 40).me()
     if not kobo.password:
@@ -137,6 +144,33 @@ def test_import_xlsform_content(kobo):
         ("yesno", "no", ["No"]),
     ]
     assert uid in {s["uid"] for s in kobo.client.iter_surveys()}
+
+
+def test_import_moves_metadata_first(kobo):
+    """KPI moves metadata rows (start, end, deviceid…) to the top of the
+    survey, out of their groups, in their order."""
+    xlsform = build_xlsform(
+        [
+            {"type": "text", "name": "a", "label": "A"},
+            {"type": "end", "name": "end"},
+            {"type": "begin_group", "name": "g", "label": "G"},
+            {"type": "deviceid", "name": "dev"},
+            {"type": "text", "name": "b", "label": "B"},
+            {"type": "end_group", "name": ""},
+            {"type": "start", "name": "start"},
+        ]
+    )
+    uid = kobo.import_xlsform(xlsform, name="Conformance metadata")
+    survey = kobo.client.get_asset(uid)["content"]["survey"]
+    assert [(r["type"], r.get("$xpath")) for r in survey] == [
+        ("end", "end"),
+        ("deviceid", "dev"),
+        ("start", "start"),
+        ("text", "a"),
+        ("begin_group", "g"),
+        ("text", "g/b"),
+        ("end_group", None),
+    ]
 
 
 def test_import_broken_xlsform(kobo):
@@ -195,6 +229,32 @@ def test_deployment_lifecycle(kobo):
     assert asset["deployment__active"] is False and asset["deployment_status"] == "archived"
     assert client.unarchive(uid)["active"] is True
     assert client.get_deployment(uid)["active"] is True
+    assert client.get_asset(uid)["deployment_status"] == "deployed"
+
+
+def test_redeploy_keeps_archived_state(kobo):
+    """KPI sets ``active`` from the redeploy body: ``KpiClient.redeploy``
+    sends the current state, so an archived form gets its new version
+    deployed and stays archived (an open one stays open)."""
+    client = kobo.client
+    uid = kobo.new_form("Conformance archived redeploy", deploy=True)
+    client.archive(uid)
+    renamed = client.rename(uid, "Conformance archived redeploy (renamed)")
+    redeployed = client.redeploy(uid)
+    assert redeployed["active"] is False and redeployed["version_id"] == renamed["version_id"]
+    asset = client.get_asset(uid)
+    assert asset["deployed_version_id"] == asset["version_id"] == renamed["version_id"]
+    assert asset["deployment__active"] is False and asset["deployment_status"] == "archived"
+    assert asset["deployment__links"] == {}
+    # a body without ``active`` keeps the state too; ``active`` alone only toggles it
+    renamed = client.rename(uid, "Conformance archived redeploy (again)")
+    answer = client._request(
+        "PATCH", f"api/v2/assets/{uid}/deployment/", json={"version_id": renamed["version_id"]}
+    )
+    assert answer["active"] is False and answer["version_id"] == renamed["version_id"]
+    assert client.unarchive(uid)["version_id"] == renamed["version_id"]
+    renamed = client.rename(uid, "Conformance archived redeploy (open)")
+    assert client.redeploy(uid)["active"] is True
     assert client.get_asset(uid)["deployment_status"] == "deployed"
 
 
@@ -371,17 +431,16 @@ def test_rest_service_delivery(kobo):
         assert client.list_hooks(uid) == []
 
 
-def test_logs_of_deleted_hook(kobo, request):
+def test_logs_of_deleted_hook(kobo):
     """KPI filters logs by hook uid without looking the hook up: the logs of
     a deleted (or unknown) hook are an empty page, not a 404."""
-    if kobo.kind == "fake":  # TEMPORARY, until the fake answers like KPI
-        fake_differs(request, "the fake answers 404 for the logs of a deleted hook")
     uid = kobo.new_form("Conformance hook logs", deploy=True)
     hook = kobo.client.create_hook(uid, "Deleted", "https://odoo.example.org/kobo/hook")
     kobo.client.delete_hook(uid, hook["uid"])
     with pytest.raises(errors.KoboNotFound):
         kobo.client.delete_hook(uid, hook["uid"])
     assert kobo.client.hook_logs(uid, hook["uid"]) == []
+    assert kobo.client.hook_logs(uid, "h" + "0" * 21) == []
 
 
 # ------------------------------------------------------------------ errors
@@ -403,22 +462,64 @@ def test_api_v1_gone_410(kobo):
     assert kobo.client.has_api_v1() is False
 
 
-def test_xform_and_id_string(kobo, request):
+def test_xform_and_id_string(kobo):
     """An import seeds ``content.settings.id_string`` from ``name``; the XForm
     (``/api/v2/assets/<uid>.xml``) names its primary instance after the asset
     uid with that id_string as ``id``; submissions carry it as
     ``_xform_id_string``."""
-    if kobo.kind == "fake":  # TEMPORARY, until the fake seeds id_string and serves the XForm
-        fake_differs(
-            request,
-            "no content.settings.id_string seeded from the import name, "
-            "/api/v2/assets/<uid>.xml answers the JSON detail, _xform_id_string is the asset uid",
-        )
     uid = kobo.new_form("Conformance xform v1.5", deploy=True)
     id_string = kobo.client.get_asset(uid)["content"]["settings"].get("id_string")
     assert id_string == "Conformance_xform_v1_5"
-    xform = kobo.xform(uid)
-    assert xform is not None, "/api/v2/assets/<uid>.xml is not an XForm"
-    assert xform[:2] == (uid, id_string)
+    resp = kobo.get(f"api/v2/assets/{uid}.xml")
+    assert resp.headers["Content-Type"].startswith("application/xml")
+    assert resp.headers["Content-Disposition"] == f"attachment; filename={uid}.xml"
+    root = ET.fromstring(resp.content)
+    assert root.findtext(f"{H}head/{H}title") == "Conformance xform v1.5"
+    main = root.find(f"{H}head/{X}model/{X}instance")[0]
+    assert (main.tag, main.get("id"), main.get("version")) == (f"{X}{uid}", id_string, None)
+    assert [child.tag.removeprefix(X) for child in main] == [
+        "full_name",
+        "age",
+        "consent",
+        "hh",
+        "meta",
+    ]
+    assert main.find(f"{X}hh/{X}size") is not None
+    assert main.find(f"{X}meta/{X}instanceID") is not None
     kobo.submit(uid, {"full_name": "Form id"})
     assert next(kobo.client.iter_submissions(uid))["_xform_id_string"] == id_string
+    # names: ASCII letters, digits and _ only, no trailing _, no leading digit
+    for name, expected in (("123 start", "_123_start"), ("Ünï - x/y (z)", "_n_x_y_z")):
+        other = kobo.new_form(name)
+        assert kobo.client.get_asset(other)["content"]["settings"] == {"id_string": expected}
+
+
+def test_xform_of_draft_and_replaced_form(kobo):
+    """The XForm is built from the current content, deployed or not; a
+    replace keeps the asset name (a form_title aside) and drops id_string,
+    whose XForm then takes the uid as ``id``."""
+    uid = kobo.new_form("Conformance draft xform")
+    assert kobo.xform(uid) == (uid, "Conformance_draft_xform", None)
+    kobo.client.deploy(uid)
+    kobo.import_xlsform(XLSFORM_V2, destination_uid=uid, name="Conformance other name")
+    asset = kobo.client.get_asset(uid)
+    assert asset["name"] == "Conformance draft xform"
+    assert asset["content"]["settings"] == {}
+    assert kobo.xform(uid) == (uid, uid, None)
+
+
+def test_submission_form_lookup(kobo):
+    """``/submission`` finds the form by formhub/uuid or by an ``id`` that
+    is the asset uid (not the id_string); ``_xform_id_string`` is the
+    instance's ``id`` as sent; the reply's ``id`` is the asset uid."""
+    uid = kobo.new_form("Conformance lookup", deploy=True)
+    asset = kobo.client.get_asset(uid, exclude=("content", "analysis_form_json"))
+    version, formhub = asset["deployed_version_id"], asset["deployment__uuid"]
+    reply = kobo.post_instance(uid, uid, version, None)
+    assert reply.status_code == 201 and f'id="{uid}"' in reply.text
+    reply = kobo.post_instance("elsewhere", uid, version, formhub)
+    assert reply.status_code == 201 and f'id="{uid}"' in reply.text
+    reply = kobo.post_instance("Conformance_lookup", uid, version, None)
+    assert reply.status_code == 404
+    found = [s["_xform_id_string"] for s in kobo.client.iter_submissions(uid)]
+    assert found == [uid, "elsewhere"]

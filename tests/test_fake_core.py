@@ -46,6 +46,7 @@ def test_auth_cases(fake_kobo, api):
     fake = fake_kobo
     me = api.get(url(fake, "/me/")).json()
     assert me["username"] == "kobo_admin" and me["is_superuser"] is True
+    assert me["git_rev"] == {"short": False, "long": False, "branch": False, "tag": False}
     anon = requests.get(url(fake, "/me/"))
     assert anon.status_code == 401
     assert anon.json() == {"detail": "Authentication credentials were not provided."}
@@ -58,6 +59,7 @@ def test_auth_cases(fake_kobo, api):
     wrong = requests.get(url(fake, "/token/"), auth=("alice", "bad"))
     assert (wrong.status_code, wrong.json()) == (401, {"detail": "Invalid username/password."})
     assert session(alice).get(url(fake, "/api/v2/users/alice/")).json()["username"] == "alice"
+    assert session(alice).get(url(fake, "/me/")).json()["git_rev"] is False
 
 
 def test_routing_conventions(fake_kobo, api):
@@ -164,10 +166,14 @@ def test_import_success_name_and_library(fake_kobo, api):
     created = done["messages"]["created"][0]
     asset = api.get(url(fake, f"/api/v2/assets/{created['uid']}/")).json()
     assert (asset["name"], asset["asset_type"]) == ("Survey v1", "survey")
+    assert asset["content"]["settings"] == {"id_string": "Survey_v1"}  # from the name
     titled = build_xlsform(SURVEY, CHOICES, {"form_title": "From title", "id_string": "t"})
     done = _import(api, fake, file=titled, name="ignored", library="false")
     asset = api.get(url(fake, f"/api/v2/assets/{done['messages']['created'][0]['uid']}/")).json()
     assert asset["name"] == "From title" and "form_title" not in asset["content"]["settings"]
+    assert asset["content"]["settings"] == {"id_string": "t"}  # the XLSForm's own wins
+    unnamed = _import(api, fake, file=xls, library="false")["messages"]["created"][0]["uid"]
+    assert api.get(url(fake, f"/api/v2/assets/{unnamed}/")).json()["content"]["settings"] == {}
     block = _import(api, fake, file=xls, name="lib")
     uid = block["messages"]["created"][0]["uid"]
     assert api.get(url(fake, f"/api/v2/assets/{uid}/")).json()["asset_type"] == "block"
@@ -184,6 +190,8 @@ def test_import_replace_destination(fake_kobo, api):
     after = api.get(url(fake, f"/api/v2/assets/{uid}/")).json()
     assert after["version_id"] != before["version_id"]
     assert after["deployed_version_id"] == before["deployed_version_id"]
+    assert after["name"] == "People"  # a replace never takes the import name
+    assert after["content"]["settings"] == {}  # nor seeds id_string
     bare = _import(api, fake, file=build_xlsform(survey, CHOICES), destination=uid)
     assert (bare["status"], bare["messages"]["error_type"]) == ("error", "Resolver404")
 
@@ -265,6 +273,14 @@ def test_deployment_verbs(fake_kobo, api):
     stale = api.patch(dep, json={"version_id": body["version_id"], "active": True})
     assert (stale.status_code, stale.json()) == (500, {"error": "Server Error (500)"})
     latest = api.get(url(fake, f"/api/v2/assets/{uid}/")).json()["version_id"]
+    redeployed = api.patch(dep, json={"version_id": latest, "active": False}).json()
+    assert redeployed["version_id"] == latest and redeployed["active"] is False  # stays archived
+    api.patch(url(fake, f"/api/v2/assets/{uid}/"), json={"name": "D3"})
+    latest = api.get(url(fake, f"/api/v2/assets/{uid}/")).json()["version_id"]
+    redeployed = api.patch(dep, json={"version_id": latest}).json()  # no active: kept
+    assert redeployed["version_id"] == latest and redeployed["active"] is False
+    api.patch(url(fake, f"/api/v2/assets/{uid}/"), json={"name": "D4"})
+    latest = api.get(url(fake, f"/api/v2/assets/{uid}/")).json()["version_id"]
     redeployed = api.patch(dep, json={"version_id": latest, "active": True}).json()
     assert redeployed["version_id"] == latest and redeployed["active"] is True
 
@@ -326,3 +342,129 @@ def test_bulk_insert_is_fast():
         subs = fake.add_submissions(uid, [{"full_name": str(i)} for i in range(20000)])
         assert subs[-1]["_id"] - subs[0]["_id"] == 19999
         assert json.loads(json.dumps(subs[0]))["_submission_time"]
+
+
+# ------------------------------------------------------------------ XForm
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Conformance xform v1.5", "Conformance_xform_v1_5"),
+        ("Ünïcode name - x/y (z)", "_n_code_name_x_y_z"),
+        ("123 start", "_123_start"),
+        ("a  b..c.d", "a_b_c_d"),
+        ("___a", "_a"),
+        ("x_", "x"),
+        (" lead", "lead"),
+        ("-abc", "_abc"),
+        ("ééé", "_"),
+        ("a-b+c", "a_b_c"),
+    ],
+)
+def test_id_string_from_name(name, expected):
+    """Seen on a real KPI (import ``name`` → ``content.settings.id_string``)."""
+    from kobo_kpi.fake.xform import id_string_from_name
+
+    assert id_string_from_name(name) == expected
+
+
+NESTED = [
+    {"type": "start", "name": "start"},
+    {"type": "text", "name": "a", "label": "A", "relevant": "${start} != ''"},
+    {"type": "begin_repeat", "name": "kids", "label": "Kids"},
+    {"type": "text", "name": "kname", "label": "Kid name"},
+    {"type": "begin_group", "name": "det", "label": "Details"},
+    {"type": "integer", "name": "kage", "label": "Age", "required": "yes"},
+    {"type": "end_group"},
+    {"type": "begin_repeat", "name": "toys", "label": "Toys"},
+    {"type": "select_multiple yesno", "name": "toy", "label": "Toy"},
+    {"type": "end_repeat"},
+    {"type": "end_repeat"},
+    {"type": "image", "name": "photo", "label": "Photo"},
+    {"type": "calculate", "name": "calc", "calculation": "1+1"},
+]
+
+
+def test_xform_download(fake_kobo, api):
+    """``.xml`` / ``?format=xml``: the XForm of the current content, the main
+    instance ``<uid id="<id_string>">`` with groups nested, each repeat as
+    a ``jr:template`` copy then a plain one, and ``meta/instanceID``."""
+    import xml.etree.ElementTree as ET
+
+    fake = fake_kobo
+    uid = fake.create_asset(xlsform=build_xlsform(NESTED, CHOICES), name="Nested & co")
+    answer = api.get(url(fake, f"/api/v2/assets/{uid}.xml"))
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"] == "application/xml; charset=utf-8"
+    assert answer.headers["Content-Disposition"] == f"attachment; filename={uid}.xml"
+    assert api.get(url(fake, f"/api/v2/assets/{uid}/?format=xml")).content == answer.content
+    h, x, jr = (
+        "{http://www.w3.org/1999/xhtml}",
+        "{http://www.w3.org/2002/xforms}",
+        "{http://openrosa.org/javarosa}",
+    )
+    root = ET.fromstring(answer.content)
+    assert root.findtext(f"{h}head/{h}title") == "Nested & co"
+    model = root.find(f"{h}head/{x}model")
+    main, choices = model.findall(f"{x}instance")
+    form = main[0]
+    assert (form.tag, form.get("id")) == (f"{x}{uid}", "Nested_co")
+
+    def shape(node):
+        return [
+            (c.tag.removeprefix(x), c.get(f"{jr}template"), shape(c)) if len(c) else c.tag
+            for c in node
+        ]
+
+    kid = [f"{x}kname", ("det", None, [f"{x}kage"])]
+    assert shape(form) == [
+        f"{x}start",
+        f"{x}a",
+        ("kids", "", [*kid, ("toys", "", [f"{x}toy"])]),
+        ("kids", None, [*kid, ("toys", None, [f"{x}toy"])]),
+        f"{x}photo",
+        f"{x}calc",
+        ("meta", None, [f"{x}instanceID"]),
+    ]
+    assert choices.get("id") == "yesno"
+    assert [i.findtext(f"{x}name") for i in choices.iter(f"{x}item")] == ["yes", "no"]
+    binds = {b.get("nodeset"): b.attrib for b in model.iter(f"{x}bind")}
+    assert binds[f"/{uid}/kids/det/kage"]["required"] == "true()"
+    assert binds[f"/{uid}/kids/det/kage"]["type"] == "int"
+    assert binds[f"/{uid}/a"]["relevant"] == "${start} != ''"
+    assert binds[f"/{uid}/calc"]["calculate"] == "1+1"
+    assert binds[f"/{uid}/meta/instanceID"][f"{jr}preload"] == "uid"
+    body = root.find(f"{h}body")
+    repeat = body.find(f"{x}group/{x}repeat")
+    assert repeat.get("nodeset") == f"/{uid}/kids"
+    assert repeat.find(f"{x}group/{x}repeat/{x}select").get("ref") == f"/{uid}/kids/toys/toy"
+    assert body.find(f"{x}upload").get("mediatype") == "image/*"
+    unnamed = fake.create_asset(xlsform=build_xlsform(SURVEY, CHOICES))
+    xform = ET.fromstring(api.get(url(fake, f"/api/v2/assets/{unnamed}.xml")).content)
+    assert xform.find(f"{h}head/{x}model/{x}instance")[0].get("id") == unnamed
+    assert api.get(url(fake, "/api/v2/assets/aDoesNotExist000000000.xml")).status_code == 404
+
+
+def test_submission_id_string(fake_kobo, api):
+    """``_xform_id_string``: the instance's ``id`` as sent (Python API: the
+    deployed id_string); ``/submission`` finds the form by formhub/uuid or
+    the uid, never by id_string; the reply's ``id`` is the uid."""
+    from kobo_kpi.fake.openrosa import build_instance
+
+    fake = fake_kobo
+    uid = fake.create_asset(xlsform=build_xlsform(SURVEY, CHOICES), name="Ids", deploy=True)
+    assert fake.add_submission(uid, {"full_name": "A"})["_xform_id_string"] == "Ids"
+
+    def post(form_id, formhub):
+        xml = build_instance(form_id, {"full_name": "B"}, root=uid, formhub_uuid=formhub)
+        return api.post(url(fake, "/submission"), files={"xml_submission_file": ("s.xml", xml)})
+
+    formhub = fake.assets[uid].deployment_uuid
+    assert post("Ids", None).status_code == 404
+    reply = post("Ids", formhub)
+    assert reply.status_code == 201 and f'id="{uid}"' in reply.text
+    assert post(uid, None).status_code == 201
+    assert post("bogus", formhub).status_code == 201
+    ids = [s["_xform_id_string"] for s in fake.submissions(uid)]
+    assert ids == ["Ids", "Ids", uid, "bogus"]

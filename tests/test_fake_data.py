@@ -74,7 +74,7 @@ def test_submission_shape(fake_kobo, api):
     asset = api.get(f"{fake.url}/api/v2/assets/{uid}/").json()
     assert got["formhub/uuid"] == asset["deployment__uuid"]
     assert got["__version__"] == asset["deployed_version_id"]
-    assert got["_xform_id_string"] == uid and "empty" not in got
+    assert got["_xform_id_string"] == "Photo" and "empty" not in got  # id_string from the name
     assert got["meta/rootUuid"] == got["meta/instanceID"] == f"uuid:{got['_uuid']}"
     assert got["_geolocation"] == [48.85, 2.35] and got["_validation_status"] == {}
     assert len(got["_submission_time"]) == 19 and got["_status"] == "submitted_via_web"

@@ -130,18 +130,24 @@ def test_hooks_crud_and_delivery(fake_kobo, api, listener):
     assert len(received) == 2
     headers, body = received[0]
     assert body == sub
-    assert headers["User-Agent"].startswith("KoboToolbox external service - ")
-    assert headers["User-Agent"].endswith(f"#{hook['uid']}")
+    assert headers["User-Agent"] == f"KoboToolbox external service #{hook['uid']}"
     assert headers["X-Odoo"] == "s3" and headers["Authorization"].startswith("Basic ")
     logs = api.get(hook["logs_url"]).json()["results"]
     assert sorted((log["status"], log["status_code"]) for log in logs) == [(0, 500), (2, 200)]
     detail = api.get(hook["url"]).json()
     assert (detail["success_count"], detail["failed_count"]) == (1, 1)
+    fake.public_domain = "kf.example.org"  # KPI's PUBLIC_DOMAIN_NAME set
+    fake.add_submission(uid, {"name": "Domain"})
+    assert fake.wait_hooks(timeout=5) and len(received) == 3
+    ua = f"KoboToolbox external service - kf.example.org #{hook['uid']}"
+    assert received[2][0]["User-Agent"] == ua
     assert api.patch(hook["url"], json={"active": False}).json()["active"] is False
     fake.add_submission(uid, {"name": "Quiet"})
-    assert fake.wait_hooks(timeout=5) and len(received) == 2
+    assert fake.wait_hooks(timeout=5) and len(received) == 3
     assert api.delete(hook["url"]).status_code == 204
     assert api.get(hook["url"]).status_code == 404
+    logs = api.get(hook["logs_url"])  # KPI: the logs of a deleted hook are an empty page
+    assert (logs.status_code, logs.json()["count"]) == (200, 0)
 
 
 def test_sandbox_seed_is_deterministic():

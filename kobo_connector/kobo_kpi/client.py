@@ -578,11 +578,12 @@ class KpiClient:
         return self._request("POST", self._asset(uid, "deployment"), json={"active": True})
 
     def redeploy(self, uid):
-        """Deploy the latest version (after a rename or replace)."""
-        version_id = self.get_asset(uid, exclude=("content", "analysis_form_json"))["version_id"]
-        return self._request(
-            "PATCH", self._asset(uid, "deployment"), json={"version_id": version_id, "active": True}
-        )
+        """Deploy the latest version (after a rename or replace), keeping the
+        form open or archived as it is on KoBo: KPI sets ``active`` from the
+        body, so an archived form stays archived (its new version deployed)."""
+        asset = self.get_asset(uid, exclude=("content", "analysis_form_json"))
+        body = {"version_id": asset["version_id"], "active": bool(asset.get("deployment__active"))}
+        return self._request("PATCH", self._asset(uid, "deployment"), json=body)
 
     def archive(self, uid):
         return self._request("PATCH", self._asset(uid, "deployment"), json={"active": False})

@@ -9,7 +9,7 @@ import re
 from urllib.parse import urlsplit
 
 from . import permissions as perms
-from .store import ASSET_TYPES, iso, iso_seconds, utcnow
+from .store import ASSET_TYPES, iso, iso_seconds, seed_id_string, utcnow
 from .wire import (
     FORBIDDEN,
     NO_CREDENTIALS,
@@ -20,6 +20,7 @@ from .wire import (
     paginate,
     route,
 )
+from .xform import build_xform
 from .xlsform import content_to_xlsform, read_xlsform, summarize
 
 UID = r"(?P<uid>a[A-Za-z0-9]{21})"
@@ -89,7 +90,10 @@ def me(fake, req):
             + "?s=40",
             "last_login": None,
             "extra_details": {"name": "", "organization": "", "require_auth": True},
-            "git_rev": False,
+            # superusers see the build (all False on a plain install)
+            "git_rev": dict.fromkeys(("short", "long", "branch", "tag"), False)
+            if user.superuser
+            else False,
             "social_accounts": [],
             "validated_password": True,
             "accepted_tos": False,
@@ -576,6 +580,14 @@ def asset_detail(fake, req, uid):
         return Response(
             200, data, ctype, {"Content-Disposition": f'attachment; filename="{uid}.xls"'}
         )
+    if req.method == "GET" and (req.suffix == ".xml" or req.query.get("format") == "xml"):
+        asset = get_asset(fake, req, uid)  # the current content, deployed or not
+        return Response(
+            200,
+            build_xform(uid, asset.name, asset.content),
+            "application/xml; charset=utf-8",
+            {"Content-Disposition": f"attachment; filename={uid}.xml"},
+        )
     if req.method == "GET":
         return json_response(200, asset_json(fake, req, get_asset(fake, req, uid)))
     if req.method == "DELETE":
@@ -740,9 +752,9 @@ def run_import(store, task):
             if asset.asset_type == "empty":
                 asset.asset_type = "survey"
             old_name = asset.name
-            store.update_asset(
-                asset, name=title or name or asset.name, content=content, xls=data["file"]
-            )
+            # a replace takes a form_title but never the import name, and
+            # seeds no id_string: the new content has none unless its own
+            store.update_asset(asset, name=title or asset.name, content=content, xls=data["file"])
             audit = {
                 "asset_uid": asset.uid,
                 "old_name": old_name,
@@ -757,6 +769,7 @@ def run_import(store, task):
             else:
                 rows = [r for r in content["survey"] if not r["type"].startswith("end_")]
                 asset_type = "block" if len(rows) > 1 else "question"
+            content = seed_id_string(content, name)
             asset = store.create_asset(
                 task.owner, content, title or name, asset_type, xls=data["file"]
             )

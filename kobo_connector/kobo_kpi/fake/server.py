@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from . import api_assets, api_data  # noqa: F401 - importing registers the routes
 from .api_assets import run_import
 from .openrosa import build_instance, detail_reply
-from .store import ImportTask, KoboStateError, Store, utcnow
+from .store import ImportTask, KoboStateError, Store, seed_id_string, utcnow
 from .wire import NO_CREDENTIALS, Request, Response, basic_credentials, json_response, resolve
 from .xlsform import read_xlsform
 
@@ -84,6 +84,8 @@ class FakeKobo:
         self.page_size_default = 100
         self.page_size_max = 1000
         self.import_delay = 0.0  # seconds an import stays "processing"
+        # KPI's PUBLIC_DOMAIN_NAME (unset by default): " - <domain>" in the hook User-Agent
+        self.public_domain = None
         self._faults = []
         self._requests = []
         self._server = None
@@ -135,10 +137,11 @@ class FakeKobo:
         self, owner=None, xlsform=None, content=None, name="", deploy=False, asset_type="survey"
     ):
         """Create an asset from XLSForm bytes or a content dict; return its uid.
-        As with imports, a ``settings.form_title`` wins over ``name``."""
+        As with imports, a ``settings.form_title`` wins over ``name``, and an
+        XLSForm without ``settings.id_string`` gets one from ``name``."""
         with self.lock:
             if xlsform is not None:
-                content = read_xlsform(xlsform)
+                content = seed_id_string(read_xlsform(xlsform), name)
             asset = self.store.create_asset(
                 owner or self.admin, content, name or "", asset_type, xls=xlsform
             )
@@ -183,11 +186,13 @@ class FakeKobo:
             return [self._render(s) for s in self.store.assets[uid].submissions]
 
     def instance_xml(self, uid, answers, **kw):
-        """Instance XML for ``/submission`` of the deployed form ``uid``."""
+        """Instance XML for ``/submission`` of the deployed form ``uid``, as
+        Enketo/Collect send it: root ``uid``, ``id`` the form's id_string."""
         asset = self.store.assets[uid]
         kw.setdefault("version", asset.deployed_version_id)
         kw.setdefault("formhub_uuid", asset.deployment_uuid)
-        return build_instance(uid, answers, **kw)
+        kw.setdefault("root", uid)
+        return build_instance(asset.id_string or uid, answers, **kw)
 
     @property
     def assets(self):
@@ -361,10 +366,9 @@ class FakeKobo:
         if fields:
             sub = {k: v for k, v in sub.items() if k in fields or k.rsplit("/", 1)[-1] in fields}
         if hook["export_type"] == "xml":
-            data, ctype = (
-                build_instance(asset.uid, {k: v for k, v in sub.items() if not k.startswith("_")}),
-                "application/xml",
-            )
+            answers = {k: v for k, v in sub.items() if not k.startswith("_")}
+            data = build_instance(sub["_xform_id_string"] or asset.uid, answers, root=asset.uid)
+            ctype = "application/xml"
         else:
             data = json.dumps(sub)
             if hook.get("payload_template"):
@@ -372,8 +376,8 @@ class FakeKobo:
             data, ctype = data.encode(), "application/json"
         request = urllib.request.Request(hook["endpoint"], data=data, method="POST")
         request.add_header("Content-Type", ctype)
-        domain = urlsplit(self.url).netloc
-        request.add_header("User-Agent", f"KoboToolbox external service - {domain} #{hook['uid']}")
+        domain = f"- {self.public_domain} " if self.public_domain else ""
+        request.add_header("User-Agent", f"KoboToolbox external service {domain}#{hook['uid']}")
         for key, value in (hook["settings"].get("custom_headers") or {}).items():
             request.add_header(key, value)
         if hook["auth_level"] == "basic_auth":

@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from . import permissions as perms
+from .xform import id_string_from_name, id_string_of
 from .xlsform import question_xpaths, read_xlsform, summarize
 
 ALNUM = string.ascii_letters + string.digits
@@ -35,6 +36,14 @@ class KoboStateError(Exception):
         super().__init__(f"{status} {body}")
         self.status = status
         self.body = body
+
+
+def seed_id_string(content, name):
+    """A new import: ``settings.id_string`` from the import ``name`` unless
+    the XLSForm has one (KPI's ImportTask)."""
+    if name and not (content.get("settings") or {}).get("id_string"):
+        content.setdefault("settings", {})["id_string"] = id_string_from_name(name)
+    return content
 
 
 def utcnow():
@@ -95,6 +104,7 @@ class Asset:
     active: bool = False
     deployed_version_id: str | None = None
     deployment_uuid: str | None = None
+    id_string: str | None = None  # of the deployed XForm: settings.id_string or the uid
     date_deployed: dt.datetime | None = None
     submissions: list = field(default_factory=list)  # _id order
     by_id: dict = field(default_factory=dict)
@@ -308,7 +318,7 @@ class Store:
             return asset
 
     def import_xlsform(self, owner, data, name="", asset_type="survey"):
-        content = read_xlsform(data)
+        content = seed_id_string(read_xlsform(data), name)
         return self.create_asset(owner, content, name, asset_type, xls=data)
 
     def delete_asset(self, asset):
@@ -323,6 +333,7 @@ class Store:
             latest = asset.versions[-1]
             latest.deployed = True
             asset.deployed_version_id = latest.uid
+            asset.id_string = id_string_of(latest.content, asset.uid)
             asset.has_deployment = True
             asset.active = bool(active)
             asset.deployment_uuid = (
@@ -347,6 +358,7 @@ class Store:
         deprecated_id=None,
         validation=None,
         attachments=None,
+        id_string=None,
     ):
         answers = dict(answers)
         formhub = answers.pop("formhub/uuid", None) or asset.deployment_uuid
@@ -363,7 +375,7 @@ class Store:
         sub["meta/instanceID"] = instance_id
         if deprecated_id:
             sub["meta/deprecatedID"] = deprecated_id
-        sub["_xform_id_string"] = asset.uid
+        sub["_xform_id_string"] = id_string or asset.id_string or asset.uid
         sub["_uuid"] = instance_id.removeprefix("uuid:")
         sub["meta/rootUuid"] = root_uuid
         sub["_attachments"] = attachments or []
@@ -407,6 +419,7 @@ class Store:
         attachments=None,
         instance_id=None,
         fire_hooks=True,
+        id_string=None,
     ):
         with self.lock:
             self._require_deployed(asset)
@@ -430,6 +443,7 @@ class Store:
                 submitted_by=submitted_by,
                 when=when,
                 attachments=files,
+                id_string=id_string,
             )
             asset.submissions.append(sub)
             asset.by_id[sub_id] = sub
@@ -466,10 +480,18 @@ class Store:
         return out
 
     def edit_submission(
-        self, asset, sub_id, changes, instance_id=None, replace=False, attachments=None
+        self,
+        asset,
+        sub_id,
+        changes,
+        instance_id=None,
+        replace=False,
+        attachments=None,
+        id_string=None,
     ):
         """Apply ``changes`` (``None`` deletes a key) or, with ``replace``, take
-        ``changes`` as the full new answers (OpenRosa edit)."""
+        ``changes`` as the full new answers (OpenRosa edit, ``id_string``: the
+        ``id`` of the new instance)."""
         with self.lock:
             old = asset.by_id.get(sub_id)
             if old is None:
@@ -498,6 +520,7 @@ class Store:
                 deprecated_id=old["meta/instanceID"],
                 validation=old["_validation_status"],
                 attachments=files,
+                id_string=id_string or old["_xform_id_string"],
             )
             index = asset.submissions.index(old)
             asset.submissions[index] = new

@@ -184,6 +184,10 @@ def sheets_to_content(survey_rows, choice_rows=(), settings=None):
         row = _survey_row(raw, translations, stack, index)
         if row is not None:
             survey.append(row)
+    # KPI moves the metadata rows (start, end, deviceid…), wherever they
+    # are, even in a group, to the top of the survey, in their order
+    meta = [r for r in survey if r["type"] in META_TYPES]
+    survey = meta + [r for r in survey if r["type"] not in META_TYPES]
     choices = []
     for index, raw in enumerate(choice_rows):
         row = {"list_name": raw.pop("list_name", raw.pop("list name", ""))}
@@ -351,7 +355,7 @@ def _survey_row(raw, translations, stack, index):
             raise ValueError(f"Invalid node name: {name}")
         row["$kuid"] = _kuid("q", index, name)
         row["$autoname"] = name
-        row["$xpath"] = "/".join([*stack, name])
+        row["$xpath"] = name if row["type"] in META_TYPES else "/".join([*stack, name])
     else:
         row["$kuid"] = _kuid("q", index, row["type"])
     if row["type"] in GROUP_TYPES:
