@@ -63,7 +63,12 @@ class KoboMapping(models.Model):
     @api.depends("form_id.name", "model_id.name")
     def _compute_name(self):
         for mapping in self:
-            mapping.name = f"{mapping.form_id.name or ''} → {mapping.model_id.name or ''}"
+            # no dangling "Form →" while the model is still to be chosen
+            mapping.name = (
+                f"{mapping.form_id.name or ''} → {mapping.model_id.name}"
+                if mapping.model_id
+                else False
+            )
 
     def init(self):
         # at most one enabled mapping per form, in the database too

@@ -68,7 +68,7 @@ registry.category("web_tour.tours").add("kobo_connector_mapping_tour", {
                 "question_id",
                 question,
                 "KoBo question",
-                `.o-autocomplete--dropdown-menu .o-autocomplete--dropdown-item a:contains(${question})`
+                `.o-autocomplete--dropdown-menu .o-autocomplete--dropdown-item a:contains(${question})`,
             ),
             // the exact field ("Email", not "Email cc")
             ...pickInLine("field_id", field, "Odoo field", exactItem(field)),
@@ -101,7 +101,11 @@ registry.category("web_tour.tours").add("kobo_connector_mapping_tour", {
             },
             {
                 content: "The mapping opens in a dialog",
-                trigger: ".modal .o_form_view .o_field_widget[name=model_id] input",
+                trigger: ".modal .modal-title:contains(Create Mapping)",
+            },
+            {
+                content: "It belongs to the form",
+                trigger: `.modal .o_field_widget[name=form_id].o_readonly_modifier:contains(${kobo.form})`,
             },
             {
                 content: `It creates: type "${kobo.model}"`,
@@ -116,6 +120,10 @@ registry.category("web_tour.tours").add("kobo_connector_mapping_tour", {
             {
                 content: `"${kobo.model}" is set`,
                 trigger: `.modal .o_field_widget[name=model_id] input:value(${kobo.model})`,
+            },
+            {
+                content: "The mapping is named after both",
+                trigger: `.modal .o_field_widget[name=name] input:value(${kobo.form} → ${kobo.model})`,
             },
             ...lineSteps,
             {
