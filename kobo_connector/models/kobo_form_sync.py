@@ -45,7 +45,12 @@ class KoboForm(models.Model):
         help="The highest KoBo submission id imported: the next sync asks KoBo for newer ones.",
     )
     last_sync = fields.Datetime(readonly=True, copy=False)
-    last_sync_result = fields.Char(readonly=True, copy=False)
+    last_sync_result = fields.Char(
+        string="Last Sync Result",
+        readonly=True,
+        copy=False,
+        help="What the last sync that did anything did.",
+    )
     sync_error = fields.Text(
         readonly=True, copy=False, help="Why the last sync could not talk to KoBo."
     )
@@ -300,9 +305,14 @@ class KoboForm(models.Model):
             updated=self.run_updated,
             errors=self.run_errors,
         )
-        changed = self.run_new or self.run_updated or self.run_errors
-        if changed or self.sync_request_ids:
+        now = fields.Datetime.now()
+        vals = {"last_sync": now, "run_new": 0, "run_updated": 0, "run_errors": 0}
+        server_vals = {"last_sync": now}
+        # a scheduled pass with nothing new keeps the last result on display
+        if self.run_new or self.run_updated or self.run_errors or self.sync_request_ids:
             self.message_post(body=self.env._("Sync from KoBo: %(result)s.", result=result))
+            vals["last_sync_result"] = result
+            server_vals["last_sync_result"] = f"{self.name}: {result}"
         for user in self.sync_request_ids.user_id:
             user._bus_send(
                 "simple_notification",
@@ -314,17 +324,8 @@ class KoboForm(models.Model):
                 },
             )
         self.sync_request_ids.unlink()
-        now = fields.Datetime.now()
-        self.write(
-            {
-                "last_sync": now,
-                "last_sync_result": result,
-                "run_new": 0,
-                "run_updated": 0,
-                "run_errors": 0,
-            }
-        )
-        self.server_id.write({"last_sync": now, "last_sync_result": f"{self.name}: {result}"})
+        self.write(vals)
+        self.server_id.write(server_vals)
 
     def _sync_failed(self, exc):
         message = (
