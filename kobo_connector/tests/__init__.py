@@ -4,3 +4,4 @@ from . import test_ui_tours
 from . import test_ui_mapping_tour
 from . import test_kobo_form
 from . import test_kobo_form_catalogue
+from . import test_live_kobo

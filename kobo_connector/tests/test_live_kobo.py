@@ -1,0 +1,510 @@
+"""The product's flows against a REAL KoBo (KPI) server.
+
+Run only when ``KOBO_URL`` and ``KOBO_TOKEN`` are set in the environment
+(skipped otherwise, with the reason shown). Each test creates its own forms
+on that KoBo and deletes them afterwards: Odoo's transaction is rolled back
+at the end of a test, KoBo is not, so everything remote is cleaned up
+explicitly. The token needs to create, deploy and delete forms, and to submit
+to them (its user owns the forms it creates).
+"""
+
+import os
+import unittest
+import uuid
+import xml.etree.ElementTree as ET
+from unittest.mock import patch
+from urllib.parse import urlsplit
+
+import requests
+
+from odoo import Command
+from odoo.tests import Form, TransactionCase, new_test_user, tagged
+from odoo.tests.common import _super_send
+
+from odoo.addons.kobo_connector.kobo_kpi import errors
+from odoo.addons.kobo_connector.kobo_kpi.fake.openrosa import build_instance
+from odoo.addons.kobo_connector.kobo_kpi.fake.xlsform import build_xlsform
+
+EN, FR = "label::English (en)", "label::Français (fr)"
+XFORMS = "{http://www.w3.org/2002/xforms}"
+ODK = "{http://www.opendatakit.org/xforms}"
+
+
+def row(type_, name=None, en=None, fr=None, **extra):
+    out = {"type": type_}
+    if name:
+        out["name"] = name
+    if en:
+        out[EN] = en
+    if fr:
+        out[FR] = fr
+    out.update(extra)
+    return out
+
+
+# two languages, a group in a group, a repeat, select questions
+HOUSEHOLD = [
+    row("begin_group", "household", "Household", "Ménage"),
+    row("text", "head", "Head of household", "Chef de ménage", required="yes"),
+    row("begin_group", "address", "Address", "Adresse"),
+    row("text", "village", "Village", "Village"),
+    row("end_group"),
+    row("end_group"),
+    row("begin_repeat", "members", "Members", "Membres"),
+    row("text", "member_name", "Name", "Nom"),
+    row("select_one gender", "gender", "Gender", "Genre"),
+    row("end_repeat"),
+    row("select_multiple crops", "crops", "Crops grown", "Cultures"),
+]
+HOUSEHOLD_V2 = [*HOUSEHOLD, row("text", "city", "City", "Ville")]
+HOUSEHOLD_CHOICES = [
+    {"list_name": "gender", "name": "female", EN: "Female", FR: "Femme"},
+    {"list_name": "gender", "name": "male", EN: "Male", FR: "Homme"},
+    {"list_name": "crops", "name": "maize", EN: "Maize", FR: "Maïs"},
+    {"list_name": "crops", "name": "beans", EN: "Beans", FR: "Haricots"},
+]
+HOUSEHOLD_XPATHS = [
+    "household",
+    "household/head",
+    "household/address",
+    "household/address/village",
+    "members",
+    "members/member_name",
+    "members/gender",
+    "crops",
+]
+
+SIMPLE = [{"type": "text", "name": "q", "label": "Question"}]
+
+CONTACTS = [
+    {"type": "text", "name": "name", "label": "Full name", "required": "yes"},
+    {"type": "begin_group", "name": "contact", "label": "Contact"},
+    {"type": "text", "name": "email", "label": "Email"},
+    {"type": "select_one country", "name": "country", "label": "Country"},
+    {"type": "end_group", "name": ""},
+    {"type": "begin_repeat", "name": "members", "label": "Household members"},
+    {"type": "text", "name": "member_name", "label": "Name"},
+    {"type": "end_repeat", "name": ""},
+]
+CONTACT_CHOICES = [
+    {"list_name": "country", "name": "kenya", "label": "Kenya"},
+    {"list_name": "country", "name": "south_sudan", "label": "South Sudan"},
+]
+
+
+class LiveKoboCase(TransactionCase):
+    """A kobo.server on the real KoBo of ``KOBO_URL``/``KOBO_TOKEN``, and a
+    KoBo manager. ``kobo`` is the project's KpiClient for that server, used
+    as "someone working on KoBo"."""
+
+    @classmethod
+    def setUpClass(cls):
+        url, token = os.environ.get("KOBO_URL"), os.environ.get("KOBO_TOKEN")
+        if not (url and token):
+            raise unittest.SkipTest("KOBO_URL/KOBO_TOKEN not set: live KoBo tests skipped")
+        super().setUpClass()
+        cls.kobo_host = urlsplit(url).hostname
+        # tests never commit: the import's commit seam does nothing here
+        cls.startClassPatcher(
+            patch.object(type(cls.env["kobo.form"]), "_kobo_commit", lambda self: None)
+        )
+        cls.server = cls.env["kobo.server"].create(
+            {"name": "Live KoBo", "url": url, "token": token}
+        )
+        cls.kobo = cls.server._get_client()
+        cls.addClassCleanup(cls.kobo.close)
+        cls.manager = new_test_user(
+            cls.env,
+            login="kobo_live_manager",
+            groups="base.group_user,kobo_connector.group_kobo_manager",
+        )
+        cls._xforms = {}
+
+    @classmethod
+    def _request_handler(cls, s, r, /, **kw):
+        # Odoo blocks HTTP requests of tests to anything but 127.0.0.1: allow the KoBo
+        if urlsplit(r.url).hostname == cls.kobo_host:
+            return _super_send(s, r, **kw)
+        return super()._request_handler(s, r, **kw)
+
+    # ------------------------------------------------------------ KoBo side
+    def _new_asset(self, name, survey, choices=(), deploy=False):
+        """A form created on KoBo (XLSForm import), deleted after the test."""
+        uid = self.kobo.import_xlsform(
+            build_xlsform(survey, choices), "form.xlsx", name=name, poll_interval=0.2
+        )
+        self.addCleanup(self._delete_asset, uid)
+        if deploy:
+            self.kobo.deploy(uid)
+        return uid
+
+    def _delete_asset(self, uid):
+        try:
+            self.kobo.delete_asset(uid)
+        except errors.KoboNotFound:
+            pass
+
+    def _asset(self, uid):
+        return self.kobo.get_asset(uid, exclude=("content", "analysis_form_json"))
+
+    def _replace_on_kobo(self, uid, survey, choices=()):
+        """Upload a new XLSForm onto the form, as someone would on KoBo."""
+        self.kobo.import_xlsform(
+            build_xlsform(survey, choices), "form.xlsx", destination_uid=uid, poll_interval=0.2
+        )
+
+    def _submit(self, uid, answers, deprecated_id=None):
+        """Post a submission (or, with ``deprecated_id``, an edit) through
+        OpenRosa, as KoBoCollect or Enketo would; return its instanceID."""
+        if uid not in self._xforms:
+            asset = self._asset(uid)
+            resp = requests.get(
+                f"{self.server.url}/api/v2/assets/{uid}.xml",
+                headers={"Authorization": f"Token {self.kobo.token}"},
+                timeout=60,
+            )
+            resp.raise_for_status()
+            main = ET.fromstring(resp.content).find(f".//{XFORMS}instance")[0]
+            self._xforms[uid] = (
+                main.tag.rsplit("}", 1)[-1],
+                main.get("id") or uid,
+                main.get("version") or asset["deployed_version_id"],
+                asset["deployment__uuid"],
+            )
+        root, form_id, version, formhub_uuid = self._xforms[uid]
+        instance_id = f"uuid:{uuid.uuid4()}"
+        xml = build_instance(
+            form_id,
+            answers,
+            root=root,
+            version=version,
+            instance_id=instance_id,
+            deprecated_id=deprecated_id,
+            formhub_uuid=formhub_uuid,
+        )
+        resp = requests.post(
+            f"{self.server.url}/submission",
+            files={"xml_submission_file": ("submission.xml", xml, "text/xml")},
+            headers={"Authorization": f"Token {self.kobo.token}", "X-OpenRosa-Version": "1.0"},
+            timeout=60,
+        )
+        self.assertEqual(resp.status_code, 201, resp.text)
+        meta = ET.fromstring(resp.content).find(f"{ODK}submissionMetadata")
+        self.assertEqual(meta.get("instanceID"), instance_id)
+        return instance_id
+
+    # ------------------------------------------------------------ Odoo side
+    def _odoo_form(self, uid):
+        """The form as Odoo knows it (read from KoBo), as the KoBo manager."""
+        form = self.env["kobo.form"].create(
+            {"server_id": self.server.id, "asset_uid": uid, "name": uid}
+        )
+        form._refresh_from_kobo(self.kobo)
+        return form.with_user(self.manager)
+
+    def _questions(self, form, active=True):
+        Question = self.env["kobo.form.question"].with_context(active_test=False)
+        return Question.search([("form_id", "=", form.id), ("active", "=", active)])
+
+    def _q(self, form, xpath):
+        return self._questions(form).filtered(lambda q: q.xpath == xpath)
+
+
+@tagged("post_install", "-at_install")
+class TestLiveForms(LiveKoboCase):
+    """Issue 4 on a real KoBo: fetch, catalogue, deploy, rename and
+    redeploy, a change on KoBo, redeploy, archive, unarchive, bulk."""
+
+    def _rename(self, form, name):
+        wizard = Form(
+            self.env["kobo.form.rename.wizard"]
+            .with_user(self.manager)
+            .with_context(form.action_open_rename_wizard()["context"])
+        )
+        self.assertTrue(wizard.redeploy, "a deployed form is redeployed by default")
+        wizard.name = name
+        return wizard.save().action_rename()
+
+    def _enketo_link(self, uid):
+        """The data-entry link KoBo gives (none when the KoBo has no Enketo)."""
+        links = self.kobo.get_asset(uid).get("deployment__links") or {}
+        return links.get("offline_url") or links.get("url") or False
+
+    def test_form_lifecycle(self):
+        action = self.server.action_test_connection()
+        self.assertEqual(action["params"]["type"], "success", action["params"]["message"])
+        self.assertEqual(self.server.state, "connected")
+        self.assertEqual(self.server.kobo_username, self.kobo.me()["username"])
+
+        tag = uuid.uuid4().hex[:8]
+        uid = self._new_asset(f"Live household {tag}", HOUSEHOLD, HOUSEHOLD_CHOICES)
+        action = self.server.with_user(self.manager).action_fetch_forms()
+        self.assertEqual(action["params"]["type"], "success")
+        form = self.env["kobo.form"].search([("asset_uid", "=", uid)]).with_user(self.manager)
+        self.assertEqual(len(form), 1)
+        self.assertRecordValues(
+            form,
+            [
+                {
+                    "name": f"Live household {tag}",
+                    "deployment_status": "draft",
+                    "owner_username": self.server.kobo_username,
+                    "needs_redeploy": False,
+                    "gone_from_kobo": False,
+                    "question_count": 5,
+                    "languages": "English (en), Français (fr)",
+                }
+            ],
+        )
+        self.assertEqual(
+            self._questions(form).filtered(lambda q: not q.is_metadata).mapped("xpath"),
+            HOUSEHOLD_XPATHS,
+        )
+        household, members = self._q(form, "household"), self._q(form, "members")
+        self.assertTrue(household.is_group and members.is_repeat)
+        self.assertEqual(
+            self._q(form, "household/address/village").parent_id.xpath, "household/address"
+        )
+        self.assertEqual(self._q(form, "members/gender").repeat_xpath, "members")
+        head = self._q(form, "household/head")
+        self.assertTrue(head.required)
+        self.assertEqual(
+            head.label_translations,
+            "English (en): Head of household\nFrançais (fr): Chef de ménage",
+        )
+        gender = self._q(form, "members/gender")
+        self.assertEqual((gender.type, gender.list_name), ("select_one", "gender"))
+        self.assertRecordValues(
+            gender.choice_ids,
+            [
+                {"name": "female", "label": "Female",
+                 "label_translations": "English (en): Female\nFrançais (fr): Femme"},
+                {"name": "male", "label": "Male",
+                 "label_translations": "English (en): Male\nFrançais (fr): Homme"},
+            ],
+        )  # fmt: skip
+        self.assertEqual(self._q(form, "crops").choice_ids.mapped("name"), ["maize", "beans"])
+
+        # deploy
+        action = form.action_deploy()
+        self.assertEqual(action["params"]["type"], "success")
+        asset = self._asset(uid)
+        self.assertTrue(asset["has_deployment"] and asset["deployment__active"])
+        self.assertRecordValues(
+            form,
+            [
+                {
+                    "deployment_status": "deployed",
+                    "deployed_version_id": asset["deployed_version_id"],
+                    "needs_redeploy": False,
+                }
+            ],
+        )
+        self.assertEqual(form.enketo_url, self._enketo_link(uid))
+        self.assertTrue(form.date_deployed)
+
+        # rename with the wizard, redeployed
+        action = self._rename(form, f"Live household renamed {tag}")
+        self.assertEqual(action["params"]["type"], "success", action["params"]["message"])
+        asset = self._asset(uid)
+        self.assertEqual(asset["name"], f"Live household renamed {tag}", "renamed ON KoBo")
+        self.assertEqual(asset["deployed_version_id"], asset["version_id"], "and redeployed")
+        self.assertEqual(form.name, f"Live household renamed {tag}")
+        self.assertFalse(form.needs_redeploy)
+        self.assertEqual(form.deployed_version_id, asset["deployed_version_id"])
+
+        # someone replaces the content on KoBo: Odoo sees it, questions stay deployed
+        self._replace_on_kobo(uid, HOUSEHOLD_V2, HOUSEHOLD_CHOICES)
+        form.action_refresh_from_kobo()
+        asset = self._asset(uid)
+        self.assertNotEqual(asset["version_id"], asset["deployed_version_id"])
+        self.assertEqual(form.version_id, asset["version_id"])
+        self.assertTrue(form.needs_redeploy)
+        self.assertEqual(form.catalogue_version_id, asset["deployed_version_id"])
+        self.assertFalse(self._q(form, "city"), "questions are those of the deployed version")
+
+        action = form.action_redeploy()
+        self.assertEqual(action["params"]["type"], "success")
+        asset = self._asset(uid)
+        self.assertEqual(asset["deployed_version_id"], asset["version_id"])
+        self.assertFalse(form.needs_redeploy)
+        self.assertEqual(form.catalogue_version_id, asset["version_id"])
+        self.assertEqual(self._q(form, "city").label, "City")
+        self.assertEqual(form.question_count, 6)
+
+        # archive, unarchive
+        form.action_archive_on_kobo()
+        asset = self._asset(uid)
+        self.assertFalse(asset["deployment__active"], "archived ON KoBo")
+        self.assertEqual(asset.get("deployment_status", "archived"), "archived")
+        self.assertEqual(form.deployment_status, "archived")
+        self.assertTrue(form.active, "archived on KoBo is not archived in Odoo")
+        self.assertFalse(form.enketo_url)
+
+        form.action_unarchive_on_kobo()
+        asset = self._asset(uid)
+        self.assertTrue(asset["deployment__active"])
+        self.assertEqual(asset.get("deployment_status", "deployed"), "deployed")
+        self.assertEqual(form.deployment_status, "deployed")
+        self.assertEqual(form.enketo_url, self._enketo_link(uid))
+        bodies = "\n".join(form.message_ids.mapped("body"))
+        for note in (
+            "Deployed on KoBo",
+            "Renamed on KoBo",
+            "Redeployed on KoBo",
+            "Refreshed from KoBo",
+            "Archived on KoBo",
+            "Unarchived on KoBo",
+        ):
+            self.assertIn(note, bodies)
+
+    def test_bulk_archive_where_one_was_deleted_on_kobo(self):
+        tag = uuid.uuid4().hex[:8]
+        kept = self._odoo_form(self._new_asset(f"Live bulk kept {tag}", SIMPLE, deploy=True))
+        gone = self._odoo_form(self._new_asset(f"Live bulk gone {tag}", SIMPLE, deploy=True))
+        self.assertEqual((kept | gone).mapped("deployment_status"), ["deployed", "deployed"])
+        self.kobo.delete_asset(gone.asset_uid)  # meanwhile, on KoBo
+
+        action = (
+            self.env.ref("kobo_connector.kobo_form_action_server_archive")
+            .with_user(self.manager)
+            .with_context(active_model="kobo.form", active_ids=(kept | gone).ids)
+            .run()
+        )
+        params = action["params"]
+        self.assertEqual((params["type"], params["sticky"]), ("warning", True))
+        self.assertIn(f"Done: {kept.name}.", params["message"])
+        self.assertRegex(params["message"], rf"Failed: {gone.name} — .*not found")
+        self.assertFalse(self._asset(kept.asset_uid)["deployment__active"], "archived ON KoBo")
+        self.assertEqual(kept.deployment_status, "archived")
+        self.assertEqual(gone.deployment_status, "deployed", "left as it was")
+        self.assertTrue(gone.gone_from_kobo)
+        self.assertIn("Archive on KoBo failed.", gone.message_ids[:1].body)
+
+
+@tagged("post_install", "-at_install")
+class TestLiveImport(LiveKoboCase):
+    """Issue 5 on a real KoBo: submissions posted through OpenRosa become
+    contacts once; an edit updates the same contact; a deletion is seen."""
+
+    @classmethod
+    def _line(cls, path, field, **vals):
+        field_id = cls.env["ir.model.fields"]._get("res.partner", field).id
+        return Command.create({"question_path": path, "field_id": field_id, **vals})
+
+    def _sync_all(self):
+        Form = self.env["kobo.form"]
+        for _ in range(20):
+            _done, remaining = Form._cron_import()
+            if not remaining:
+                return
+        self.fail("the import never caught up")
+
+    def _partners(self, tag):
+        return self.env["res.partner"].search(
+            [("email", "=like", f"%.{tag}@example.org")], order="id"
+        )
+
+    def test_import_edit_and_reconcile(self):
+        self.server.action_test_connection()
+        self.assertEqual(self.server.state, "connected")
+        tag = uuid.uuid4().hex[:8]
+        uid = self._new_asset(f"Live contacts {tag}", CONTACTS, CONTACT_CHOICES, deploy=True)
+        form = self._odoo_form(uid)
+        Partner = self.env["ir.model"]._get("res.partner")
+        mapping = self.env["kobo.mapping"].create(
+            {
+                "form_id": form.id,
+                "model_id": Partner.id,
+                "enabled": True,
+                "line_ids": [
+                    self._line("name", "name"),
+                    self._line("contact/email", "email"),
+                    self._line("contact/country", "country_id"),
+                ],
+            }
+        )
+        mapping.line_ids = [
+            self._line(
+                "members",
+                "child_ids",
+                mapping_id=mapping.id,
+                child_ids=[self._line("members/member_name", "name", mapping_id=mapping.id)],
+            )
+        ]
+
+        def person(i, **extra):
+            return {
+                "name": f"Person {i}",
+                "contact/email": f"p{i}.{tag}@example.org",
+                "contact/country": "south_sudan" if i % 2 else "kenya",
+                **extra,
+            }
+
+        instance_ids = [
+            self._submit(uid, person(0, members=[{"members/member_name": "Ann"}])),
+            self._submit(
+                uid,
+                person(
+                    1,
+                    members=[{"members/member_name": "Joe"}, {"members/member_name": "Eve"}],
+                ),
+            ),
+            self._submit(uid, person(2)),
+        ]
+        self._sync_all()
+        partners = self._partners(tag)
+        self.assertEqual(partners.mapped("name"), ["Person 0", "Person 1", "Person 2"])
+        self.assertEqual(
+            partners.mapped("country_id"),
+            self.env.ref("base.ke") | self.env.ref("base.ss") | self.env.ref("base.ke"),
+        )
+        self.assertEqual(partners[0].country_id, self.env.ref("base.ke"), "found by label")
+        self.assertEqual(partners[1].country_id, self.env.ref("base.ss"))
+        self.assertEqual(partners[0].child_ids.mapped("name"), ["Ann"])
+        self.assertCountEqual(partners[1].child_ids.mapped("name"), ["Joe", "Eve"])
+        self.assertFalse(partners[2].child_ids)
+        subs = self.env["kobo.submission"].search([("form_id", "=", form.id)], order="kobo_id")
+        self.assertEqual(subs.mapped("state"), ["imported"] * 3)
+        self.assertEqual(subs.mapped("res_id"), partners.ids)
+        self.assertEqual(subs.mapped("root_uuid"), instance_ids)
+        self.assertEqual(form.sync_cursor, subs[-1].kobo_id)
+        self.assertEqual(form.last_sync_result, "3 new, 0 updated, 0 errors")
+        self.assertFalse(form.sync_error)
+
+        # nothing new: at most two requests
+        clients = []
+        Server = type(self.env["kobo.server"])
+        get_client = Server._get_client
+
+        def counting_get_client(server):
+            client = get_client(server)
+            clients.append(client)
+            return client
+
+        with patch.object(Server, "_get_client", counting_get_client):
+            self._sync_all()
+        self.assertTrue(clients)
+        self.assertLessEqual(sum(c.request_count for c in clients), 2)
+        self.assertEqual(len(self._partners(tag)), 3)
+
+        # an edit on KoBo (Enketo/Collect: a new instance deprecating the old one)
+        new_id = self._submit(
+            uid,
+            person(1, name="Person One", members=[{"members/member_name": "Eve"}]),
+            deprecated_id=instance_ids[1],
+        )
+        self._sync_all()
+        self.assertEqual(self._partners(tag), partners, "no new contact")
+        self.assertEqual(partners[1].name, "Person One")
+        self.assertEqual(partners[1].child_ids.mapped("name"), ["Eve"])
+        self.assertEqual(subs[1].uuid, new_id.removeprefix("uuid:"))
+        self.assertEqual(subs[1].root_uuid, instance_ids[1])
+        self.assertEqual(form.last_sync_result, "0 new, 1 updated, 0 errors")
+
+        # a submission deleted on KoBo: the reconciliation marks it
+        self.kobo._request("DELETE", self.kobo._asset(uid, "data", subs[2].kobo_id))
+        self.env["kobo.form"]._cron_reconcile()
+        self.assertEqual(subs.mapped("state"), ["imported", "imported", "deleted"])
+        self.assertTrue(partners[2].exists(), "the contact stays")
+        self.assertFalse(form.sync_error)
