@@ -177,9 +177,17 @@ class KoboForm(models.Model):
         self.invalidate_recordset(["sync_cursor"])  # read it under the lock
         try:
             client = self.server_id._get_client()
+        except UserError as exc:
+            self._sync_failed(exc)
+            return 0, 0
+        with client:
+            return self._sync_with(client, limit)
+
+    def _sync_with(self, client, limit):
+        try:
             with self.env.cr.savepoint():
                 results, remaining = self._import_new(client, limit)
-        except (errors.KoboError, UserError) as exc:
+        except errors.KoboError as exc:
             self._sync_failed(exc)
             return 0, 0
         self._kobo_commit()
@@ -189,7 +197,7 @@ class KoboForm(models.Model):
             with self.env.cr.savepoint():
                 self._add_run_counts(self._sync_edits(client))
                 self._finish_run()
-        except (errors.KoboError, UserError) as exc:
+        except errors.KoboError as exc:
             self._sync_failed(exc)
             return len(results), 0
         self._kobo_commit()
@@ -255,8 +263,8 @@ class KoboForm(models.Model):
         for done, form in enumerate(forms, start=1):
             if form._try_lock():
                 try:
-                    with self.env.cr.savepoint():
-                        form._add_run_counts(form._reconcile(form.server_id._get_client()))
+                    with form.server_id._get_client() as client, self.env.cr.savepoint():
+                        form._add_run_counts(form._reconcile(client))
                         form._finish_run()
                 except (errors.KoboError, UserError) as exc:
                     form._sync_failed(exc)

@@ -300,7 +300,10 @@ class KoboServer(models.Model):
                     }:
                         continue
                     updated += 1
-                form._refresh_from_kobo(client)
+                try:
+                    form._refresh_from_kobo(client)
+                except errors.KoboNotFound:  # deleted on KoBo since the list was read
+                    known[asset["uid"]] = form
         gone = Form.union(*known.values()).filtered(lambda f: not f.gone_from_kobo)
         gone.write({"gone_from_kobo": True})
         self.last_forms_fetch = fields.Datetime.now()

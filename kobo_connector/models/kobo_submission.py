@@ -271,7 +271,7 @@ class KoboSubmission(models.Model):
             for model, names in wanted.items()
         }
 
-        def substitute(vals, update):
+        def substitute(vals):
             result = {}
             for name, value in vals.items():
                 if isinstance(value, Lookup):
@@ -289,16 +289,14 @@ class KoboSubmission(models.Model):
                         ids.append(found[value.model][record_name])
                     value = [Command.set(ids)] if value.many else ids[0]
                 elif isinstance(value, Lines):
-                    value = ([Command.clear()] if update else []) + [
-                        Command.create(substitute(item, False)) for item in value.items
-                    ]
+                    value = [Command.create(substitute(item)) for item in value.items]
                 result[name] = value
             return result
 
         resolved = []
         for sub, vals in todo:
             try:
-                resolved.append((sub, substitute(vals, bool(sub.res_id))))
+                resolved.append((sub, substitute(vals)))
             except MissingRecord as exc:
                 outcomes[sub.id] = ("error", exc.args[0], False)
         return resolved
@@ -378,9 +376,13 @@ class KoboSubmission(models.Model):
     def _write_records(self, Model, writes, outcomes):
         updated = 0
         for sub, record_id, vals in writes:
+            record = Model.browse(record_id)
+            for name, value in vals.items():
+                if Model._fields[name].type == "one2many":  # the edit's lines replace the old ones
+                    vals[name] = [Command.delete(line.id) for line in record[name]] + (value or [])
             try:
                 with self.env.cr.savepoint():
-                    Model.browse(record_id).write(vals)
+                    record.write(vals)
             except Exception as exc:
                 outcomes[sub.id] = ("error", _error_text(exc), False)
             else:

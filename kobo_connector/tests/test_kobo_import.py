@@ -222,6 +222,10 @@ class TestImport(ImportCase):
         )
         self._sync_all()
         self.assertEqual(partner.child_ids.mapped("name"), ["Eve"])
+        self.assertFalse(
+            self.env["res.partner"].search([("name", "in", ["Ann", "Joe"])]),
+            "the edit's lines replace the old ones, which are deleted (not left as contacts)",
+        )
 
 
 @tagged("post_install", "-at_install")
