@@ -138,9 +138,12 @@ def _retry_after(value):
     try:
         return max(0.0, float(value))
     except ValueError:
-        pass
+        return _seconds_until(value)
+
+
+def _seconds_until(http_date):
     try:
-        moment = email.utils.parsedate_to_datetime(value)
+        moment = email.utils.parsedate_to_datetime(http_date)
     except (TypeError, ValueError, IndexError):
         return None
     if moment.tzinfo is None:

@@ -8,6 +8,7 @@ explicitly. The token needs to create, deploy and delete forms, and to submit
 to them (its user owns the forms it creates).
 """
 
+import logging
 import os
 import unittest
 import uuid
@@ -24,6 +25,8 @@ from odoo.tests.common import _super_send
 from odoo.addons.kobo_connector.kobo_kpi import errors
 from odoo.addons.kobo_connector.kobo_kpi.fake.openrosa import build_instance
 from odoo.addons.kobo_connector.kobo_kpi.fake.xlsform import build_xlsform
+
+_logger = logging.getLogger(__name__)
 
 EN, FR = "label::English (en)", "label::Français (fr)"
 XFORMS = "{http://www.w3.org/2002/xforms}"
@@ -142,7 +145,7 @@ class LiveKoboCase(TransactionCase):
         try:
             self.kobo.delete_asset(uid)
         except errors.KoboNotFound:
-            pass
+            _logger.info("live test form %s was already deleted on KoBo", uid)
 
     def _asset(self, uid):
         return self.kobo.get_asset(uid, exclude=("content", "analysis_form_json"))

@@ -7,6 +7,7 @@ README can name it, and (by default) three demo forms with submissions.
 
 import argparse
 import signal
+import sys
 import threading
 
 from .seed import seed_demo
@@ -29,19 +30,22 @@ def main(argv=None):
     fake = FakeKobo(args.host, args.port, token=args.token, seed=1, admin_password=args.password)
     fake.start()
     forms = seed_demo(fake) if args.seed else {}
-    print(f"Fake KoBoToolbox (KPI API v2) listening on http://{args.host}:{fake.port}", flush=True)
-    print(f"  user: {fake.admin}   password: {args.password}   token: {fake.token}")
+    lines = [
+        f"Fake KoBoToolbox (KPI API v2) listening on http://{args.host}:{fake.port}",
+        f"  user: {fake.admin}   password: {args.password}   token: {fake.token}",
+    ]
     for uid in forms.values():
         asset = fake.assets[uid]
-        print(f"  form: {asset.name!r:26} uid {uid}  ({len(asset.submissions)} submissions)")
-    print("Press Ctrl+C to stop.", flush=True)
+        lines.append(f"  form: {asset.name!r:26} uid {uid}  ({len(asset.submissions)} submissions)")
+    lines.append("Press Ctrl+C to stop.")
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
         stop.wait()
-    except KeyboardInterrupt:
-        pass
     finally:
         fake.stop()
 
