@@ -269,6 +269,7 @@ class Lookup:
     model: str
     names: list[str]
     many: bool = False
+    question_path: str = ""
 
 
 @dataclass(slots=True)
@@ -615,7 +616,7 @@ def make_converter(spec, question_type=None, *, tz=None, question_path="", geo_p
             result = core(value)
         except _Fail as fail:
             raise _error(question_path, value, spec, fail.code, fail.params) from None
-        if file_field:
+        if file_field or result.__class__ is Lookup:
             result.question_path = question_path
         return result
 

@@ -271,7 +271,7 @@ class KoboSubmission(models.Model):
             for model, names in wanted.items()
         }
 
-        def substitute(vals):
+        def substitute(vals, model):
             result = {}
             for name, value in vals.items():
                 if isinstance(value, Lookup):
@@ -280,23 +280,25 @@ class KoboSubmission(models.Model):
                         if not found[value.model].get(record_name):
                             raise MissingRecord(
                                 self.env._(
-                                    'No %(model)s named "%(name)s" (field %(field)s).',
+                                    'Question "%(question)s": no %(model)s named "%(name)s" '
+                                    "(field %(field)s).",
+                                    question=value.question_path,
                                     model=self.env[value.model]._description,
                                     name=record_name,
-                                    field=name,
+                                    field=self.env[model]._fields[name].string,
                                 )
                             )
                         ids.append(found[value.model][record_name])
                     value = [Command.set(ids)] if value.many else ids[0]
                 elif isinstance(value, Lines):
-                    value = [Command.create(substitute(item)) for item in value.items]
+                    value = [Command.create(substitute(item, value.model)) for item in value.items]
                 result[name] = value
             return result
 
         resolved = []
         for sub, vals in todo:
             try:
-                resolved.append((sub, substitute(vals)))
+                resolved.append((sub, substitute(vals, plan.model)))
             except MissingRecord as exc:
                 outcomes[sub.id] = ("error", exc.args[0], False)
         return resolved

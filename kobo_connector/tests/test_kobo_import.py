@@ -155,8 +155,10 @@ class TestImport(ImportCase):
         self.assertEqual(self._partners().mapped("name"), ["Person 1", "Person 4"])
         errors = self._subs().filtered(lambda s: s.state == "error").sorted("kobo_id")
         self.assertEqual(len(errors), 2)
-        self.assertIn('"atlantis"', errors[0].error_message)
-        self.assertIn("Country", errors[0].error_message)
+        self.assertEqual(
+            errors[0].error_message,
+            'Question "country": no Country named "atlantis" (field Country).',
+        )
         self.assertIn("name", errors[1].error_message)
         self.assertEqual(self.form.error_count, 2)
         # the mapping is fixed: reprocessing imports them
