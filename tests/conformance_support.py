@@ -6,14 +6,13 @@ import json
 import threading
 import time
 import uuid
-import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 from kobo_kpi import errors
 from kobo_kpi.client import KpiClient
 from kobo_kpi.fake import build_xlsform
-from kobo_kpi.fake.openrosa import build_instance
+from kobo_kpi.fake.openrosa import Collector, build_instance
 
 SURVEY = [
     {"type": "text", "name": "full_name", "label": "Full name", "required": "yes"},
@@ -58,9 +57,9 @@ class KoboTarget:
         self.kind, self.url, self.token = kind, url.rstrip("/"), token
         self.share_user, self.password, self.fake = share_user, password, fake
         self.client = KpiClient(self.url, token, timeout=(10, 120))
+        self.collector = Collector(self.client)
         self.created = []
         self._username = None
-        self._forms = {}
 
     def __repr__(self):
         return f"<KoboTarget {self.kind} {self.url}>"
@@ -101,21 +100,7 @@ class KoboTarget:
 
     # ------------------------------------------------------------ OpenRosa
     def xform(self, uid):
-        """``(root tag, id attribute, version attribute)`` of the primary
-        instance of the asset's XForm (``/api/v2/assets/<uid>.xml``), or
-        ``None`` when the answer is not an XForm."""
-        resp = self.get(f"api/v2/assets/{uid}.xml")
-        if resp.status_code != 200:
-            return None
-        try:
-            root = ET.fromstring(resp.content)
-        except ET.ParseError:
-            return None
-        instance = root.find(".//{http://www.w3.org/2002/xforms}instance")
-        if instance is None or not len(instance):
-            return None
-        main = instance[0]
-        return main.tag.rsplit("}", 1)[-1], main.get("id"), main.get("version")
+        return self.collector.xform(uid)
 
     def get(self, path):
         """A raw authenticated GET of ``path`` (relative to the server)."""
@@ -134,48 +119,14 @@ class KoboTarget:
             instance_id=f"uuid:{uuid.uuid4()}",
             formhub_uuid=formhub_uuid,
         )
-        return requests.post(
-            f"{self.url}/submission",
-            files={"xml_submission_file": ("submission.xml", xml, "text/xml")},
-            headers={"Authorization": f"Token {self.token}", "X-OpenRosa-Version": "1.0"},
-            timeout=60,
-        )
+        return self.collector.post(xml)
 
     def submit(self, uid, answers, *, instance_id=None, deprecated_id=None):
         """Create (or, with ``deprecated_id``, edit) a submission through
-        OpenRosa ``POST /submission``; return its ``uuid:…`` instanceID.
-        The form (XForm root, id, version, formhub uuid) is read once per
-        uid: submit only after the form's last (re)deployment."""
-        if uid not in self._forms:
-            asset = self.client.get_asset(uid, exclude=("content", "analysis_form_json"))
-            root, form_id, version = uid, uid, asset["deployed_version_id"]
-            xform = self.xform(uid)
-            if xform:
-                root, form_id, version = xform[0], xform[1] or uid, xform[2] or version
-            self._forms[uid] = (root, form_id, version, asset["deployment__uuid"])
-        root, form_id, version, formhub_uuid = self._forms[uid]
-        instance_id = instance_id or f"uuid:{uuid.uuid4()}"
-        xml = build_instance(
-            form_id,
-            answers,
-            root=root,
-            version=version,
-            instance_id=instance_id,
-            deprecated_id=deprecated_id,
-            formhub_uuid=formhub_uuid,
+        OpenRosa ``POST /submission``; return its ``uuid:…`` instanceID."""
+        return self.collector.submit(
+            uid, answers, instance_id=instance_id, deprecated_id=deprecated_id
         )
-        resp = requests.post(
-            f"{self.url}/submission",
-            files={"xml_submission_file": ("submission.xml", xml, "text/xml")},
-            headers={"Authorization": f"Token {self.token}", "X-OpenRosa-Version": "1.0"},
-            timeout=60,
-        )
-        assert resp.status_code == 201, f"/submission answered {resp.status_code}: {resp.text}"
-        meta = ET.fromstring(resp.content).find(
-            "{http://www.opendatakit.org/xforms}submissionMetadata"
-        )
-        assert meta is not None and meta.get("instanceID") == instance_id, resp.text
-        return instance_id
 
 
 class HookListener:

@@ -12,25 +12,20 @@ import logging
 import os
 import unittest
 import uuid
-import xml.etree.ElementTree as ET
 from unittest.mock import patch
 from urllib.parse import urlsplit
-
-import requests
 
 from odoo import Command
 from odoo.tests import Form, TransactionCase, new_test_user, tagged
 from odoo.tests.common import _super_send
 
 from odoo.addons.kobo_connector.kobo_kpi import errors
-from odoo.addons.kobo_connector.kobo_kpi.fake.openrosa import build_instance
+from odoo.addons.kobo_connector.kobo_kpi.fake.openrosa import Collector
 from odoo.addons.kobo_connector.kobo_kpi.fake.xlsform import build_xlsform
 
 _logger = logging.getLogger(__name__)
 
 EN, FR = "label::English (en)", "label::Français (fr)"
-XFORMS = "{http://www.w3.org/2002/xforms}"
-ODK = "{http://www.opendatakit.org/xforms}"
 
 
 def row(type_, name=None, en=None, fr=None, **extra):
@@ -121,7 +116,7 @@ class LiveKoboCase(TransactionCase):
             login="kobo_live_manager",
             groups="base.group_user,kobo_connector.group_kobo_manager",
         )
-        cls._xforms = {}
+        cls.collector = Collector(cls.kobo)
 
     @classmethod
     def _request_handler(cls, s, r, /, **kw):
@@ -159,42 +154,7 @@ class LiveKoboCase(TransactionCase):
     def _submit(self, uid, answers, deprecated_id=None):
         """Post a submission (or, with ``deprecated_id``, an edit) through
         OpenRosa, as KoBoCollect or Enketo would; return its instanceID."""
-        if uid not in self._xforms:
-            asset = self._asset(uid)
-            resp = requests.get(
-                f"{self.server.url}/api/v2/assets/{uid}.xml",
-                headers={"Authorization": f"Token {self.kobo.token}"},
-                timeout=60,
-            )
-            resp.raise_for_status()
-            main = ET.fromstring(resp.content).find(f".//{XFORMS}instance")[0]
-            self._xforms[uid] = (
-                main.tag.rsplit("}", 1)[-1],
-                main.get("id") or uid,
-                main.get("version") or asset["deployed_version_id"],
-                asset["deployment__uuid"],
-            )
-        root, form_id, version, formhub_uuid = self._xforms[uid]
-        instance_id = f"uuid:{uuid.uuid4()}"
-        xml = build_instance(
-            form_id,
-            answers,
-            root=root,
-            version=version,
-            instance_id=instance_id,
-            deprecated_id=deprecated_id,
-            formhub_uuid=formhub_uuid,
-        )
-        resp = requests.post(
-            f"{self.server.url}/submission",
-            files={"xml_submission_file": ("submission.xml", xml, "text/xml")},
-            headers={"Authorization": f"Token {self.kobo.token}", "X-OpenRosa-Version": "1.0"},
-            timeout=60,
-        )
-        self.assertEqual(resp.status_code, 201, resp.text)
-        meta = ET.fromstring(resp.content).find(f"{ODK}submissionMetadata")
-        self.assertEqual(meta.get("instanceID"), instance_id)
-        return instance_id
+        return self.collector.submit(uid, answers, deprecated_id=deprecated_id)
 
     # ------------------------------------------------------------ Odoo side
     def _odoo_form(self, uid):

@@ -2,8 +2,14 @@
 instance from flat answers (so scenario code can submit to the fake and to a
 real KPI alike), and the OpenRosa XML replies."""
 
+import uuid
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape, quoteattr
+
+import requests
+
+XFORMS = "http://www.w3.org/2002/xforms"
+OPENROSA = "http://www.opendatakit.org/xforms"
 
 OPENROSA_HEADERS = {
     "X-OpenRosa-Version": "1.0",
@@ -136,3 +142,75 @@ def detail_reply(detail):
     return (
         f'<?xml version="1.0" encoding="utf-8"?>\n<root><detail>{escape(detail)}</detail></root>'
     ).encode()
+
+
+class Collector:
+    """Submits data to any KPI server, real or fake, as KoBoCollect and Enketo
+    do: an OpenRosa ``POST /submission`` of an instance that carries the
+    deployed form's identity (XForm root and ``id``, version, formhub uuid).
+    Built on a :class:`KpiClient` (its URL and token)."""
+
+    def __init__(self, client):
+        self.client = client
+        self._forms = {}  # uid -> identity, read once: submit after the last (re)deploy
+
+    def _headers(self):
+        return {"Authorization": f"Token {self.client.token}", "X-OpenRosa-Version": "1.0"}
+
+    def xform(self, uid):
+        """``(root tag, id attribute, version attribute)`` of the primary
+        instance of the asset's XForm (``/api/v2/assets/<uid>.xml``), or
+        ``None`` when the answer is not an XForm."""
+        resp = requests.get(
+            f"{self.client.base_url}/api/v2/assets/{uid}.xml", headers=self._headers(), timeout=60
+        )
+        if resp.status_code != 200:
+            return None
+        try:
+            instance = ET.fromstring(resp.content).find(f".//{{{XFORMS}}}instance")
+        except ET.ParseError:
+            return None
+        if instance is None or not len(instance):
+            return None
+        main = instance[0]
+        return _local(main.tag), main.get("id"), main.get("version")
+
+    def post(self, xml):
+        """POST an instance document to ``/submission``; return the response."""
+        return requests.post(
+            f"{self.client.base_url}/submission",
+            files={"xml_submission_file": ("submission.xml", xml, "text/xml")},
+            headers=self._headers(),
+            timeout=60,
+        )
+
+    def submit(self, uid, answers, *, instance_id=None, deprecated_id=None):
+        """Create (or, with ``deprecated_id``, edit) a submission; return its
+        ``uuid:…`` instanceID. Raises RuntimeError unless KoBo accepted it."""
+        if uid not in self._forms:
+            asset = self.client.get_asset(uid, exclude=("content", "analysis_form_json"))
+            root, form_id, version = self.xform(uid) or (uid, uid, None)
+            self._forms[uid] = (
+                root,
+                form_id or uid,
+                version or asset["deployed_version_id"],
+                asset["deployment__uuid"],
+            )
+        root, form_id, version, formhub_uuid = self._forms[uid]
+        instance_id = instance_id or f"uuid:{uuid.uuid4()}"
+        xml = build_instance(
+            form_id,
+            answers,
+            root=root,
+            version=version,
+            instance_id=instance_id,
+            deprecated_id=deprecated_id,
+            formhub_uuid=formhub_uuid,
+        )
+        resp = self.post(xml)
+        meta = None
+        if resp.status_code == 201:
+            meta = ET.fromstring(resp.content).find(f"{{{OPENROSA}}}submissionMetadata")
+        if meta is None or meta.get("instanceID") != instance_id:
+            raise RuntimeError(f"/submission answered {resp.status_code}: {resp.text}")
+        return instance_id
