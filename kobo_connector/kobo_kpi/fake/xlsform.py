@@ -11,22 +11,11 @@ import io
 import re
 import string
 
+from ..content import METADATA_TYPES
+
 GROUP_TYPES = {"begin_group", "begin_repeat"}
 END_TYPES = {"end_group", "end_repeat"}
-META_TYPES = {
-    "start",
-    "end",
-    "today",
-    "deviceid",
-    "subscriberid",
-    "simserial",
-    "phonenumber",
-    "username",
-    "email",
-    "audit",
-    "start-geopoint",
-    "background-audio",
-}
+META_TYPES = METADATA_TYPES  # XLSForm metadata questions: the catalogue knows them too
 QUESTION_TYPES = {
     "text",
     "integer",
