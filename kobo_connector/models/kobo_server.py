@@ -126,10 +126,11 @@ class KoboServer(models.Model):
     # ------------------------------------------------------------------
     # KPI client
     # ------------------------------------------------------------------
-    def _get_client(self):
-        """The one place a KPI client is built. Callers need read access to
-        the server; the token itself is read as superuser so that KoBo Users
-        can sync without ever seeing it."""
+    def _get_client(self, **options):
+        """The one place a KPI client is built (``options``: KpiClient's, e.g.
+        ``max_retries``). Callers need read access to the server; the token
+        itself is read as superuser so that KoBo Users can sync without ever
+        seeing it."""
         self.ensure_one()
         self.check_access("read")
         token = self.sudo().token
@@ -141,7 +142,7 @@ class KoboServer(models.Model):
                 )
             )
         # one number (not a (connect, read) pair): Odoo's test harness compares it
-        return KpiClient(self.url, token, timeout=CLIENT_TIMEOUT)
+        return KpiClient(self.url, token, timeout=CLIENT_TIMEOUT, **options)
 
     def _kobo_error_message(self, exc):
         """A sentence a user can act on, for any error of the KPI client."""
@@ -192,36 +193,36 @@ class KoboServer(models.Model):
         """Ask /me/ (the only reliable credentials check: KPI answers
         anonymous requests with empty lists), then that API v2 is there.
         Return the KoBo username; raise a KoboError or UserError."""
-        client = self._get_client()
-        try:
-            me = client.me()
-        except (errors.KoboNotFound, errors.KoboNotJson, errors.KoboGone) as exc:
-            if client.has_api_v1():
+        with self._get_client(max_retries=1) as client:  # someone is waiting on the button
+            try:
+                me = client.me()
+            except (errors.KoboNotFound, errors.KoboNotJson, errors.KoboGone) as exc:
+                if client.has_api_v1():
+                    raise UserError(
+                        self.env._(
+                            "%(url)s only offers KoBo's old API v1 (KoBoCAT), which is removed. "
+                            "Use the address of the KoBo web interface (KPI), for example "
+                            "https://kf.kobotoolbox.org rather than https://kc.kobotoolbox.org.",
+                            url=self.url,
+                        )
+                    ) from exc
+                raise
+            if not isinstance(me, dict) or not me.get("username"):
                 raise UserError(
                     self.env._(
-                        "%(url)s only offers KoBo's old API v1 (KoBoCAT), which is removed. "
-                        "Use the address of the KoBo web interface (KPI), for example "
-                        "https://kf.kobotoolbox.org rather than https://kc.kobotoolbox.org.",
+                        "%(url)s answered, but not like a KoBoToolbox server: check the address.",
                         url=self.url,
                     )
-                ) from exc
-            raise
-        if not isinstance(me, dict) or not me.get("username"):
-            raise UserError(
-                self.env._(
-                    "%(url)s answered, but not like a KoBoToolbox server: check the address.",
-                    url=self.url,
                 )
-            )
-        if not client.has_api_v2():
-            raise UserError(
-                self.env._(
-                    "%(url)s is a KoBoToolbox server too old for kobo_connector: it does "
-                    "not offer API v2. Ask its administrators to upgrade it.",
-                    url=self.url,
+            if not client.has_api_v2():
+                raise UserError(
+                    self.env._(
+                        "%(url)s is a KoBoToolbox server too old for kobo_connector: it does "
+                        "not offer API v2. Ask its administrators to upgrade it.",
+                        url=self.url,
+                    )
                 )
-            )
-        return me["username"]
+            return me["username"]
 
     # ------------------------------------------------------------------
     # Actions
