@@ -17,17 +17,6 @@ CHOICES = [
 ]
 
 
-def session(token):
-    s = requests.Session()
-    s.headers["Authorization"] = f"Token {token}"
-    return s
-
-
-@pytest.fixture
-def api(fake_kobo):
-    return session(fake_kobo.token)
-
-
 def url(fake, path):
     return fake.url + path
 
@@ -42,7 +31,7 @@ def deployed_form(fake, n=0):
 # ------------------------------------------------------------------ auth
 
 
-def test_auth_cases(fake_kobo, api):
+def test_auth_cases(fake_kobo, api, session):
     fake = fake_kobo
     me = api.get(url(fake, "/me/")).json()
     assert me["username"] == "kobo_admin" and me["is_superuser"] is True

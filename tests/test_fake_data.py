@@ -19,17 +19,6 @@ PHOTO_FORM = [
 ]
 
 
-def session(token):
-    s = requests.Session()
-    s.headers["Authorization"] = f"Token {token}"
-    return s
-
-
-@pytest.fixture
-def api(fake_kobo):
-    return session(fake_kobo.token)
-
-
 @pytest.fixture
 def people(fake_kobo):
     uid = fake_kobo.create_asset(xlsform=xlsform("contact"), deploy=True)
@@ -200,7 +189,7 @@ def test_delete_and_validation_status(fake_kobo, api, people):
 # ------------------------------------------------------------------ permissions
 
 
-def test_permissions_flow(fake_kobo, api, people):
+def test_permissions_flow(fake_kobo, api, people, session):
     fake, uid = fake_kobo, people
     alice = session(fake.add_user("alice", "pw"))
     asset_url = f"{fake.url}/api/v2/assets/{uid}/"
@@ -240,7 +229,7 @@ def test_permissions_flow(fake_kobo, api, people):
     assert again.json() == {"detail": "No ObjectPermission matches the given query."}
 
 
-def test_permission_errors_bulk_and_partial(fake_kobo, api, people):
+def test_permission_errors_bulk_and_partial(fake_kobo, api, people, session):
     fake, uid = fake_kobo, people
     fake.add_user("alice", "pw")
     bob = session(fake.add_user("bob", "pw"))
@@ -290,7 +279,7 @@ def test_permission_errors_bulk_and_partial(fake_kobo, api, people):
     assert bob.get(data_url(fake, uid)).status_code == 404
 
 
-def test_users_and_permissions_catalog(fake_kobo, api):
+def test_users_and_permissions_catalog(fake_kobo, api, session):
     fake = fake_kobo
     alice = session(fake.add_user("alice", "pw"))
     assert alice.get(f"{fake.url}/api/v2/users/").status_code == 403
@@ -350,7 +339,7 @@ def test_openrosa_submit_edit_duplicate(fake_kobo, api):
     assert subs[0]["_attachments"][0]["media_file_basename"] == "photo.jpg"
 
 
-def test_openrosa_refusals(fake_kobo, api):
+def test_openrosa_refusals(fake_kobo, api, session):
     fake = fake_kobo
     uid = fake.create_asset(xlsform=xlsform("contact"), deploy=True)
     xml = fake.instance_xml(uid, {"name": "Z"})

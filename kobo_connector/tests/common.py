@@ -7,6 +7,21 @@ from odoo.tests import TransactionCase, new_test_user
 
 from odoo.addons.kobo_connector.kobo_kpi.fake import FakeKobo
 
+# XLSForm survey rows in two languages, for tests that build forms
+EN, FR = "label::English (en)", "label::Français (fr)"
+
+
+def row(type_, name=None, en=None, fr=None, **extra):
+    out = {"type": type_}
+    if name:
+        out["name"] = name
+    if en:
+        out[EN] = en
+    if fr:
+        out[FR] = fr
+    out.update(extra)
+    return out
+
 
 class KoboCase(TransactionCase):
     """A fake KoBo server on 127.0.0.1 for the whole class, a connected

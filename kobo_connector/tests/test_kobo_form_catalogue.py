@@ -3,22 +3,7 @@ from odoo.tests import tagged
 from odoo.addons.kobo_connector.kobo_kpi.client import KpiClient
 from odoo.addons.kobo_connector.kobo_kpi.fake.xlsform import build_xlsform
 
-from .common import KoboCase
-
-EN, FR = "label::English (en)", "label::Français (fr)"
-
-
-def row(type_, name=None, en=None, fr=None, **extra):
-    out = {"type": type_}
-    if name:
-        out["name"] = name
-    if en:
-        out[EN] = en
-    if fr:
-        out[FR] = fr
-    out.update(extra)
-    return out
-
+from .common import EN, FR, KoboCase, row
 
 HOUSEHOLD = [
     row("start", "start"),

@@ -23,21 +23,9 @@ from odoo.addons.kobo_connector.kobo_kpi import errors
 from odoo.addons.kobo_connector.kobo_kpi.fake.openrosa import Collector
 from odoo.addons.kobo_connector.kobo_kpi.fake.xlsform import build_xlsform
 
+from .common import EN, FR, row
+
 _logger = logging.getLogger(__name__)
-
-EN, FR = "label::English (en)", "label::Français (fr)"
-
-
-def row(type_, name=None, en=None, fr=None, **extra):
-    out = {"type": type_}
-    if name:
-        out["name"] = name
-    if en:
-        out[EN] = en
-    if fr:
-        out[FR] = fr
-    out.update(extra)
-    return out
 
 
 # two languages, a group in a group, a repeat, select questions
