@@ -507,7 +507,13 @@ class Store:
                         answers[key] = value
             files = list(old["_attachments"])
             if attachments:
-                files += self._attach(asset, sub_id, old["meta/rootUuid"], answers, attachments)
+                added = self._attach(asset, sub_id, old["meta/rootUuid"], answers, attachments)
+                # as KPI does: the file a question had before is kept, marked is_deleted
+                replaced = {att["question_xpath"] for att in added}
+                files = [
+                    dict(att, is_deleted=True) if att["question_xpath"] in replaced else att
+                    for att in files
+                ] + added
             new = self._build(
                 asset,
                 answers,
