@@ -7,3 +7,4 @@ from . import test_kobo_form_catalogue
 from . import test_live_kobo
 from . import test_kobo_push
 from . import test_kobo_files
+from . import test_live_push
