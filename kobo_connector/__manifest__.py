@@ -24,6 +24,7 @@
         "data/kobo_push_data.xml",
         "views/kobo_form_push_views.xml",
         "views/kobo_submission_attachment_views.xml",
+        "views/kobo_import_action_views.xml",
     ],
     "assets": {
         "web.assets_tests": ["kobo_connector/static/tests/tours/*.js"],

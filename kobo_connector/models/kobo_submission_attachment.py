@@ -161,6 +161,7 @@ class KoboSubmission(models.Model):
             except errors.KoboError as exc:
                 form._write_back_failed(exc)
             form._kobo_commit()
+        self._run_after_import_actions()
         done = self._download_pending_files(limit)
         remaining = self._files_todo_count()
         self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)

@@ -8,3 +8,4 @@ from . import test_live_kobo
 from . import test_kobo_push
 from . import test_kobo_files
 from . import test_live_push
+from . import test_kobo_import_action
