@@ -267,10 +267,9 @@ class KoboForm(models.Model):
 
         hook, logs = self._push_call(self.env._("Check push"), check)
         if hook is None:
-            self.write({"push_hook_uid": False, "push_status": False})
-            raise UserError(
-                self.env._("The REST service was removed on KoBo: register the push again.")
-            )
+            message = self.env._("The REST service was removed on KoBo: register the push again.")
+            self.write({"push_hook_uid": False, "push_status": message})
+            return self.env["kobo.server"]._notify(self.env._("Push status"), message, "warning")
         status = self.env._(
             "%(active)s — %(ok)s delivered, %(failed)s failed, %(pending)s pending.",
             active=self.env._("Active") if hook.get("active") else self.env._("Inactive"),
@@ -302,6 +301,14 @@ class KoboForm(models.Model):
         Called under the form's lock, inside the import step's savepoint:
         if KoBo fails, the rows stay for the next step. Return counts."""
         self.ensure_one()
+        # pushes of submissions the pull already stored cost no request to KoBo
+        self.env.flush_all()
+        self.env.cr.execute(
+            "DELETE FROM kobo_pending_push p USING kobo_submission s "
+            "WHERE p.form_id = %s AND s.form_id = p.form_id AND s.kobo_id = p.kobo_id",
+            (self.id,),
+        )
+        self.env["kobo.pending.push"].invalidate_model()
         pending = self.env["kobo.pending.push"].search(
             [("form_id", "=", self.id)], limit=limit, order="kobo_id"
         )

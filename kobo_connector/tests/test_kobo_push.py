@@ -3,6 +3,8 @@
 import json
 from unittest.mock import patch
 
+import psycopg2
+
 from odoo.exceptions import AccessError
 from odoo.sql_db import db_connect
 from odoo.tests import HttpCase, tagged
@@ -152,6 +154,19 @@ class TestPushReceiver(ImportCase, HttpCase):
         self.fake.clear_faults()
         self.env["kobo.form"]._cron_import()
         self.assertEqual(self._subs().state, "imported")
+        self.assertFalse(self._pending())
+
+    def test_cannot_record_answers_503(self):
+        sub = self.fake.add_submission(self.uid, person(1))
+        Pending = type(self.env["kobo.pending.push"])
+
+        def broken(self, form_id, kobo_id):
+            raise psycopg2.OperationalError("the database is going away")
+
+        with patch.object(Pending, "_record", broken):
+            resp = self._post(sub)
+        self.assertEqual(resp.status_code, 503, "KoBo retries 503")
+        self.assertEqual(resp.headers.get("Retry-After"), "60")
         self.assertFalse(self._pending())
 
     def test_database_chosen_by_dbfilter(self):
