@@ -122,15 +122,33 @@ class TestFiles(FilesCase):
                 attachments={"photo": ("two.jpg", JPEG2, "image/jpeg")},
             )
         kobo = next(s for s in self.fake.submissions(self.uid) if s["_id"] == data["_id"])
-        self.assertEqual([a["is_deleted"] for a in kobo["_attachments"]], [True, False])
+        self.assertEqual([a["media_file_basename"] for a in kobo["_attachments"]], ["two.jpg"])
         self.fake.reset_requests()
         self._import()
         files = self._files(sub._record())
         self.assertEqual(files.mapped("name"), ["two.jpg"])
         self.assertEqual(files.raw, JPEG2)
         self.assertFalse(old.exists(), "the replaced file is gone")
-        self.assertEqual(len(self._downloads()), 1, "the deleted (replaced) file is skipped")
+        self.assertEqual(len(self._downloads()), 1, "only the new file is downloaded")
         self.assertEqual(sub.attachment_ids.filename, "two.jpg")
+
+    def test_deleted_file_is_skipped(self):
+        data = self._add(
+            "Alice",
+            {
+                "photo": ("alice.jpg", JPEG, "image/jpeg"),
+                "id_card": ("card.pdf", PDF, "application/pdf"),
+            },
+        )
+        with self.fake.lock:  # as KPI lists a file deleted on KoBo (pending deletion)
+            stored = self.fake.store.assets[self.uid].by_id[data["_id"]]
+            stored["_attachments"][1]["is_deleted"] = True
+        self._import()
+        sub = self._sub(data["_id"])
+        self.assertEqual(self._files(sub._record()).mapped("name"), ["alice.jpg"])
+        self.assertEqual(len(self._downloads()), 1)
+        self.assertEqual(sub.attachment_ids.mapped("filename"), ["alice.jpg"])
+        self.assertEqual(sub.attachment_state, "done")
 
     def test_failed_download_then_retry(self):
         data = self._add("Alice", {"photo": ("alice.jpg", JPEG, "image/jpeg")})

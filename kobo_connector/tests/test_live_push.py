@@ -22,15 +22,15 @@ SURVEY = [
 DELIVERY_WAIT = 30  # seconds: KPI delivers REST services through celery
 
 
-def _jpeg():
+def _jpeg(color=(200, 30, 30)):
     buf = io.BytesIO()
-    Image.new("RGB", (16, 16), (200, 30, 30)).save(buf, "JPEG")
+    Image.new("RGB", (16, 16), color).save(buf, "JPEG")
     return buf.getvalue()
 
 
 @tagged("post_install", "-at_install")
 class TestLivePush(LiveKoboCase, HttpCase):
-    def _submit_with_photo(self, uid, name, photo):
+    def _submit_with_photo(self, uid, name, photo, filename="photo.jpg", deprecated_id=None):
         collector = self.collector
 
         def post(xml):
@@ -38,14 +38,16 @@ class TestLivePush(LiveKoboCase, HttpCase):
                 f"{self.kobo.base_url}/submission",
                 files={
                     "xml_submission_file": ("submission.xml", xml, "text/xml"),
-                    "photo.jpg": ("photo.jpg", photo, "image/jpeg"),
+                    filename: (filename, photo, "image/jpeg"),
                 },
                 headers=collector._headers(),
                 timeout=60,
             )
 
         with patch.object(collector, "post", post):
-            return collector.submit(uid, {"name": name, "photo": "photo.jpg"})
+            return collector.submit(
+                uid, {"name": name, "photo": filename}, deprecated_id=deprecated_id
+            )
 
     def test_push_delivery_files_and_validation_status(self):
         self.env["ir.config_parameter"].sudo().set_param(
@@ -71,7 +73,7 @@ class TestLivePush(LiveKoboCase, HttpCase):
         self.env.flush_all()  # as the button's commit would: the receiver reads the secret
 
         photo = _jpeg()
-        self._submit_with_photo(uid, "Live Push Person", photo)
+        instance_id = self._submit_with_photo(uid, "Live Push Person", photo)
         Pending = self.env["kobo.pending.push"]
         deadline = time.monotonic() + DELIVERY_WAIT
         while not Pending.search_count([("form_id", "=", form.id)]):
@@ -93,6 +95,20 @@ class TestLivePush(LiveKoboCase, HttpCase):
         self.assertEqual(files.raw, photo)
         status = self.kobo.get_validation_status(uid, sub.kobo_id)
         self.assertEqual(status.get("uid"), "validation_status_approved")
+
+        # an edit on KoBo replaces the photo (KoBo soft-deletes the old one: no longer listed)
+        photo2 = _jpeg((30, 30, 200))
+        self._submit_with_photo(
+            uid, "Live Push Person", photo2, "photo2.jpg", deprecated_id=instance_id
+        )
+        self.env["kobo.form"]._cron_import()
+        self.env["kobo.submission"]._cron_after_import()
+        listed = self.kobo.get_submission(uid, sub.kobo_id)["_attachments"]
+        self.assertEqual([a["media_file_basename"] for a in listed], ["photo2.jpg"])
+        files = self.env["ir.attachment"].search(
+            [("res_model", "=", "res.partner"), ("res_id", "=", partner.id)]
+        )
+        self.assertEqual((files.name, files.raw), ("photo2.jpg", photo2))
 
         form.action_check_push()
         self.assertIn("1 delivered", form.push_status)

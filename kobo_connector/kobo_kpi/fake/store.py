@@ -508,12 +508,9 @@ class Store:
             files = list(old["_attachments"])
             if attachments:
                 added = self._attach(asset, sub_id, old["meta/rootUuid"], answers, attachments)
-                # as KPI does: the file a question had before is kept, marked is_deleted
+                # as KPI does: the file a question had before is soft-deleted, no longer listed
                 replaced = {att["question_xpath"] for att in added}
-                files = [
-                    dict(att, is_deleted=True) if att["question_xpath"] in replaced else att
-                    for att in files
-                ] + added
+                files = [att for att in files if att["question_xpath"] not in replaced] + added
             new = self._build(
                 asset,
                 answers,
