@@ -1,19 +1,20 @@
 """Photos and files of submissions, and the after-import cron.
 
 A submission's ``_attachments`` (matched to their question by XPath;
-``is_deleted`` entries are files an edit replaced) are downloaded with the
+``is_deleted`` entries, files deleted on KoBo, are skipped; a file an edit
+replaced is no longer listed) are downloaded with the
 server's token, streamed to a temporary file, size limited, and stored as
 ``ir.attachment`` on the record the submission produced. One
 ``kobo.submission.attachment`` row per KoBo file makes a re-import free (a
 file already downloaded is not downloaded again) and an edit that replaces
-a file replace the Odoo attachment too.
+a file replaces the Odoo attachment too.
 
 Downloads run in the after-import cron, never in the import step: the page
 is committed and the form's lock released first; each submission is its
 own small transaction. A failed download leaves the record imported, marks
 the submission (``attachment_state = 'error'``) and is retried by the next
 run. The same cron writes validation statuses back to KoBo (forms that
-asked for it), in bulk calls.
+asked for it), in bulk calls, and runs the after-import actions.
 """
 
 import logging
