@@ -523,3 +523,28 @@ def test_submission_form_lookup(kobo):
     assert reply.status_code == 404
     found = [s["_xform_id_string"] for s in kobo.client.iter_submissions(uid)]
     assert found == [uid, "elsewhere"]
+
+
+# ------------------------------------------------------------------ issue 12
+
+
+def test_validation_statuses_in_bulk(kobo):
+    """The after-import write-back: one call for several submissions; an id
+    that is not the form's refuses the whole call."""
+    client = kobo.client
+    uid, _asset, _ids = deployed_form(kobo, "Conformance bulk validation", n=3)
+    sids = sorted(s["_id"] for s in client.iter_submissions(uid))
+    answer = client.set_validation_statuses(uid, sids[:2], "validation_status_approved")
+    assert answer == {"detail": "2 submissions have been updated"}
+    statuses = {s["_id"]: s["_validation_status"] for s in client.iter_submissions(uid)}
+    assert [statuses[sid].get("uid") for sid in sids] == [
+        "validation_status_approved",
+        "validation_status_approved",
+        None,
+    ]
+    assert statuses[sids[0]]["by_whom"] == kobo.username
+    with pytest.raises(errors.KoboBadRequest):
+        client.set_validation_statuses(uid, [sids[2], 10**9], "validation_status_on_hold")
+    assert client.get_validation_status(uid, sids[2]) == {}
+    client.set_validation_statuses(uid, sids[:1], "")  # clears
+    assert client.get_validation_status(uid, sids[0]) == {}

@@ -736,3 +736,18 @@ class KpiClient:
 
     def hook_logs(self, uid, hook_uid):
         return self._all(self._asset(uid, "hooks", hook_uid, "logs"))
+
+    # ------------------------------------------------------------------
+    # Validation statuses in bulk (issue 12: write-back after import)
+    # ------------------------------------------------------------------
+    def set_validation_statuses(self, uid, submission_ids, status_uid):
+        """Set the validation status of several submissions in one call (an
+        empty ``status_uid`` clears them). An id that is not the form's makes
+        KoBo refuse the whole call (400)."""
+        payload = {
+            "submission_ids": list(submission_ids),
+            "validation_status.uid": status_uid or "",
+        }
+        return self._request(
+            "PATCH", self._asset(uid, "data", "validation_statuses"), json={"payload": payload}
+        )

@@ -7,3 +7,9 @@ from . import (
     kobo_submission,
     kobo_sync_request,
 )
+from . import (
+    kobo_form_push,
+    kobo_import_action,
+    kobo_pending_push,
+    kobo_submission_attachment,
+)  # issue 12

@@ -186,6 +186,8 @@ class KoboForm(models.Model):
     def _sync_with(self, client, limit):
         try:
             with self.env.cr.savepoint():
+                # issue 12 (push): submissions KoBo pushed are read and imported first
+                self._add_run_counts(self._import_pushed(client))
                 results, remaining = self._import_new(client, limit)
         except errors.KoboError as exc:
             self._sync_failed(exc)

@@ -507,7 +507,10 @@ class Store:
                         answers[key] = value
             files = list(old["_attachments"])
             if attachments:
-                files += self._attach(asset, sub_id, old["meta/rootUuid"], answers, attachments)
+                added = self._attach(asset, sub_id, old["meta/rootUuid"], answers, attachments)
+                # as KPI does: the file a question had before is soft-deleted, no longer listed
+                replaced = {att["question_xpath"] for att in added}
+                files = [att for att in files if att["question_xpath"] not in replaced] + added
             new = self._build(
                 asset,
                 answers,
