@@ -21,6 +21,8 @@
         "views/kobo_mapping_views.xml",
         "views/kobo_server_views.xml",
         "views/kobo_menus.xml",
+        "data/kobo_permission_data.xml",
+        "views/kobo_form_lifecycle_views.xml",
     ],
     "assets": {
         "web.assets_tests": ["kobo_connector/static/tests/tours/*.js"],

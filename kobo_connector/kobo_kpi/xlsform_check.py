@@ -59,11 +59,6 @@ QUESTION_TYPES = (
         "end_score",
         "begin_rank",
         "end_rank",
-        # XLSForm aliases that pyxform accepts
-        "string",
-        "int",
-        "photo",
-        "select_one_external",
     }
     | SELECT_WITH_LIST
     | FROM_FILE

@@ -7,3 +7,4 @@ from . import (
     kobo_submission,
     kobo_sync_request,
 )
+from . import kobo_permission, kobo_form_assignment, kobo_form_hook
