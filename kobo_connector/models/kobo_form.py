@@ -637,6 +637,7 @@ class KoboForm(models.Model):
             hook_uid = answer["uid"]
             del answer  # holds the password in clear
             self._kobo_call(title, lambda: self._refresh_hooks(client))
+            self._kobo_call(title, lambda: self._refresh_from_kobo(client))
         self.message_post(
             body=self.env._(
                 "REST service %(name)s added on KoBo: %(format)s to %(endpoint)s.",

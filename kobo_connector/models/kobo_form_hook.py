@@ -46,6 +46,7 @@ class KoboFormHook(models.Model):
                     )
                 ) from exc
             form._refresh_hooks(client)
+            form._refresh_from_kobo(client)
         text = message(result) if callable(message) else message
         form.message_post(body=text)
         return form.server_id._notify(title, text, "success")

@@ -104,4 +104,36 @@ class TestShareTour(LifecycleHttpCase):
         self.assertEqual(rows, {"view_asset", "view_submissions"})
         self.form.invalidate_recordset()
         self.assertIn("alice", self.form.assignment_ids.mapped("username"))
-        self.assertIn("Shared on KoBo with alice", self.form.message_ids[:5].mapped("body")[0])
+        self.assertTrue(
+            any("Shared on KoBo with alice" in b for b in self.form.message_ids.mapped("body"))
+        )
+        hooks = list(self.fake.store.assets[self.uid].hooks.values())
+        self.assertEqual([h["name"] for h in hooks], ["Tour receiver"])
+        self.assertEqual(hooks[0]["settings"]["password"], "tour-Secret-9")
+        self.assertEqual(self.form.hook_ids.name, "Tour receiver")
+        self.env.cr.execute("SELECT * FROM kobo_form_hook_wizard")
+        self.assertNotIn("tour-Secret-9", repr(self.env.cr.fetchall()))
+
+    def test_upload_menu_and_server_action(self):
+        """The Upload XLSForm menu entry and the servers' Actions menu open the wizard."""
+        menu_action = self.env.ref("kobo_connector.kobo_form_upload_action").with_user(self.manager)
+        action = menu_action.run()
+        self.assertEqual(action["res_model"], "kobo.form.upload.wizard")
+        self.assertEqual(action["context"]["default_server_id"], self.server.id)
+        bound = self.env.ref("kobo_connector.kobo_server_action_server_upload_xlsform")
+        action = (
+            bound.with_user(self.manager)
+            .with_context(active_model="kobo.server", active_ids=self.server.ids)
+            .run()
+        )
+        self.assertEqual(action["context"]["default_server_id"], self.server.id)
+        self.assertTrue(
+            self.env.ref("kobo_connector.kobo_form_upload_menu")
+            .with_user(self.manager)
+            ._filter_visible_menus()
+        )
+        self.assertFalse(
+            self.env.ref("kobo_connector.kobo_form_upload_menu")
+            .with_user(self.kobo_user)
+            ._filter_visible_menus()
+        )

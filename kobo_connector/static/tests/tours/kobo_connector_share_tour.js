@@ -80,6 +80,64 @@ registry.category("web_tour.tours").add("kobo_connector_share_tour", {
                 content: "A notification reports the form",
                 trigger: `.o_notification:contains(Share on KoBo):contains(Done: ${kobo.form})`,
             },
+            {
+                content: "Open the form",
+                trigger: `.o_data_row td.o_data_cell:contains(${kobo.form})`,
+                run: "click",
+            },
+            {
+                content: "Open the Sharing tab",
+                trigger: ".o_notebook .nav-link:contains(Sharing)",
+                run: "click",
+            },
+            {
+                content: "KoBo's assignments are listed, the new one included",
+                trigger: `.o_field_widget[name=assignment_ids] .o_data_row:contains(${kobo.user}):contains(View submissions)`,
+            },
+            {
+                content: "Open the REST Services tab",
+                trigger: ".o_notebook .nav-link:contains(REST Services)",
+                run: "click",
+            },
+            {
+                content: "Add a REST service",
+                trigger: ".o_notebook button[name=action_open_hook_wizard]",
+                run: "click",
+            },
+            {
+                content: "Name it",
+                trigger: ".modal .o_field_widget[name=name] input",
+                run: "edit Tour receiver",
+            },
+            {
+                content: "Its endpoint",
+                trigger: ".modal .o_field_widget[name=endpoint] input",
+                run: "edit https://example.org/tour-receiver",
+            },
+            {
+                content: "Basic authentication",
+                trigger: ".modal .o_field_widget[name=use_auth] input",
+                run: "click",
+            },
+            {
+                content: "Username",
+                trigger: ".modal .o_field_widget[name=auth_username] input",
+                run: "edit tour",
+            },
+            {
+                content: "Password (sent to KoBo only)",
+                trigger: ".modal .o_field_widget[name=auth_password] input",
+                run: "edit tour-Secret-9",
+            },
+            {
+                content: "Add it on KoBo",
+                trigger: ".modal-footer .btn-primary:contains(Add on KoBo)",
+                run: "click",
+            },
+            {
+                content: "The REST service is listed, enabled",
+                trigger: ".o_field_widget[name=hook_ids] .o_data_row:contains(Tour receiver) button[name=action_toggle_active]:contains(Disable)",
+            },
         ];
     },
 });
