@@ -353,8 +353,9 @@ class KoboForm(models.Model):
 
     def action_refresh_from_kobo(self):
         def refresh(form, client):
+            asset = client.get_asset(form.asset_uid)
             form._refresh_remote_lists(client)
-            return client.get_asset(form.asset_uid)
+            return asset
 
         return self._kobo_run(
             self.env._("Refresh from KoBo"), refresh, self.env._("Refreshed from KoBo.")

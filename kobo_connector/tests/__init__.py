@@ -5,3 +5,5 @@ from . import test_ui_mapping_tour
 from . import test_kobo_form
 from . import test_kobo_form_catalogue
 from . import test_live_kobo
+from . import test_kobo_form_lifecycle
+from . import test_ui_lifecycle

@@ -588,4 +588,7 @@ class TestLiveLifecycle(LiveKoboCase):
             self.assertFalse(record.active)
             with self.assertRaises(errors.KoboNotFound):
                 self.kobo.get_asset(record.asset_uid)
-        self.assertEqual({a["uid"] for a in self.kobo.iter_surveys()}, before)
+        after = {a["uid"] for a in self.kobo.iter_surveys()}
+        self.assertFalse(after & set(made), "forms made by the test are still listed on KoBo")
+        if after != before:  # other clients of the same server may have worked meanwhile
+            _logger.warning("KoBo's form list changed during the test by someone else")
