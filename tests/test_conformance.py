@@ -56,7 +56,7 @@ def kobo(request):
         "live",
         url,
         token,
-        share_user=os.environ.get("KOBO_SHARE_USER") or None,
+        share_user=os.environ.get("KOBO_SHARE_USER") or os.environ.get("KOBO_OTHER_USER") or None,
         password=os.environ.get("KOBO_PASSWORD") or None,
     )
     try:
@@ -603,7 +603,7 @@ def test_hook_patch_xml_retry(kobo):
     assert client.get_hook(uid, hook["uid"])["failed_count"] == 1
     off = client.set_hook_active(uid, hook["uid"], False)
     assert off["active"] is False and off["name"] == "Retry"
-    with pytest.raises(errors.KoboBadRequest, match="Can not retry on disabled hooks"):
+    with pytest.raises(errors.KoboBadRequest, match="Cannot retry on disabled hooks"):
         client.retry_hook(uid, hook["uid"])
     assert client.set_hook_active(uid, hook["uid"], True)["active"] is True
     answer = client.retry_hook(uid, hook["uid"])

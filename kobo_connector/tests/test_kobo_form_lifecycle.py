@@ -403,7 +403,7 @@ class TestKoboHooks(LifecycleCase):
         self.assertFalse(form.hook_ids.active_on_kobo)
         kobo_hooks = self.fake.store.assets[form.asset_uid].hooks
         self.assertFalse(kobo_hooks[hook.hook_uid]["active"])
-        with self.assertRaisesRegex(UserError, "Can not retry on disabled hooks"):
+        with self.assertRaisesRegex(UserError, "Cannot retry on disabled hooks"):
             form.hook_ids.with_user(self.manager).action_retry_failed()
         form.hook_ids.with_user(self.manager).action_toggle_active()
         self.assertTrue(form.hook_ids.active_on_kobo)

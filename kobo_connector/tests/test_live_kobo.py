@@ -468,8 +468,9 @@ class TestLiveLifecycle(LiveKoboCase):
     """The whole life cycle of a form driven from Odoo by a KoBo manager:
     upload → deploy → replace → redeploy → clone → share (also partial) →
     revoke → REST service add/disable/remove → archive → delete. The server's
-    list of forms is left as it was found. ``KOBO_SHARE_USER`` names a second
-    KoBo user for the sharing steps (skipped without it)."""
+    list of forms is left as it was found. ``KOBO_SHARE_USER`` (or
+    ``KOBO_OTHER_USER``) names a second KoBo user for the sharing steps
+    (skipped without it)."""
 
     def _wizard(self, model, action, vals):
         Wizard = self.env[model].with_user(self.manager)
@@ -532,7 +533,7 @@ class TestLiveLifecycle(LiveKoboCase):
         self.assertEqual((clone.name, clone.deployment_status), (f"Life copy {tag}", "draft"))
         self.assertFalse(self._asset(clone.asset_uid)["has_deployment"])
 
-        user = os.environ.get("KOBO_SHARE_USER")
+        user = os.environ.get("KOBO_SHARE_USER") or os.environ.get("KOBO_OTHER_USER")
         if user:
             perms = {p.codename: p for p in self.env["kobo.permission"].search([])}
             with self.assertRaisesRegex(UserError, "There is no KoBo user named"):

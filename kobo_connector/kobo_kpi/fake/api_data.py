@@ -369,7 +369,7 @@ def hook_retry(fake, req, uid, huid):
     if hook is None:
         raise error(404, NOT_FOUND)
     if not hook["active"]:
-        raise error(400, {"detail": "Can not retry on disabled hooks"})
+        raise error(400, {"detail": "Cannot retry on disabled hooks"})
     failed = [log for log in hook["logs"] if log["status"] == 0]
     if not failed:
         return Response(304, content_type=None)
@@ -386,7 +386,7 @@ def hook_log_retry(fake, req, uid, huid, luid):
     if log is None:
         raise error(404, NOT_FOUND)
     if not hook["active"]:
-        raise error(400, {"detail": "Can not retry on disabled hooks"})
+        raise error(400, {"detail": "Cannot retry on disabled hooks"})
     if log["status"] != 0:
         raise error(400, {"detail": "Can not retry a successful or pending delivery"})
     fake.retry_hook_logs(asset, hook, [log])
