@@ -153,3 +153,33 @@ def test_xls_workbook_is_read(tmp_path):
     book.save(str(path))
     result = check_xlsform(path.read_bytes(), use_pyxform=False)
     assert where(result) == [("survey", 3, "type")]
+
+
+def test_pyxform_adds_its_check_only_when_importable(monkeypatch):
+    """pyxform is optional: absent, the own check decides; present, its
+    conversion runs after a clean own check and its error becomes a mistake."""
+    import sys
+    import types
+
+    good = xlsx([HEADER, ["text", "q", "Q"]])
+    monkeypatch.setitem(sys.modules, "pyxform", None)  # "not installed"
+    assert check_xlsform(good).ok
+    calls = []
+
+    def convert(xlsform, **kw):
+        calls.append(xlsform.read()[:4])
+        raise ValueError("The survey element named 'q' has no label or hint.")
+
+    package, module = types.ModuleType("pyxform"), types.ModuleType("pyxform.xls2xform")
+    module.convert = convert
+    package.xls2xform = module
+    monkeypatch.setitem(sys.modules, "pyxform", package)
+    monkeypatch.setitem(sys.modules, "pyxform.xls2xform", module)
+    result = check_xlsform(good)
+    assert calls == [b"PK\x03\x04"]
+    assert [str(m) for m in result.mistakes] == [
+        "pyxform: The survey element named 'q' has no label or hint."
+    ]
+    assert not check_xlsform(xlsx([HEADER, ["badtype", "q", "Q"]])).ok
+    assert len(calls) == 1  # not run when the own check already found mistakes
+    assert check_xlsform(good, use_pyxform=False).ok

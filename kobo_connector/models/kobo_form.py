@@ -420,6 +420,7 @@ class KoboForm(models.Model):
         self.ensure_one()
         rows = client.permission_assignments(self.asset_uid)
         owner = self.owner_username
+        labels = {p.codename: p.name for p in self.env["kobo.permission"].search([])}
         vals = []
         for row in rows if isinstance(rows, list) else []:
             username = _last_part(row.get("user"))
@@ -431,7 +432,7 @@ class KoboForm(models.Model):
                     "username": username,
                     "codename": _last_part(row.get("permission")),
                     "label": label.get("default") if isinstance(label, dict) else label,
-                    "partial_filter": _partial_text(row.get("partial_permissions")),
+                    "partial_filter": _partial_text(row.get("partial_permissions"), labels),
                     "is_owner": bool(owner) and username == owner,
                 }
             )
@@ -840,7 +841,7 @@ def _last_part(url):
     return (url or "").rstrip("/").rsplit("/", 1)[-1]
 
 
-def _partial_text(partials):
+def _partial_text(partials, labels):
     """KoBo's partial permissions as one line: ``View submissions: alice, bob``."""
     out = []
     for partial in partials or ():
@@ -853,7 +854,8 @@ def _partial_text(partials):
                 users += [str(u) for u in value["$in"]]
             else:
                 users.append(json.dumps(flt))
-        out.append(f"{_last_part(partial.get('url'))}: {', '.join(users)}")
+        code = _last_part(partial.get("url"))
+        out.append(f"{labels.get(code, code)}: {', '.join(users)}")
     return "; ".join(out) or False
 
 

@@ -10,7 +10,7 @@ class KoboFormAssignment(models.Model):
 
     _name = "kobo.form.assignment"
     _description = "KoBo Form Permission Assignment"
-    _order = "is_owner desc, username, codename"
+    _order = "is_owner, username, codename"
 
     form_id = fields.Many2one("kobo.form", required=True, ondelete="cascade", index=True)
     company_id = fields.Many2one(related="form_id.company_id", store=True)

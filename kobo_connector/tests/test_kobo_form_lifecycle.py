@@ -117,7 +117,7 @@ class TestKoboShare(LifecycleCase):
         )
         row = form.assignment_ids.filtered(lambda a: a.codename == "partial_submissions")
         self.assertEqual(row.label, "Act on submissions only from specific users")
-        self.assertIn("view_submissions: alice, bob", row.partial_filter)
+        self.assertIn("View submissions: alice, bob", row.partial_filter)
         # only the user's own submissions when nobody is listed
         other = self._form("Own submissions")
         self._share(other, "bob", ["view_submissions"], partial=True)
