@@ -9,6 +9,7 @@ from openpyxl import Workbook
 
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
+from odoo.tools import SQL
 
 from odoo.addons.kobo_connector.kobo_kpi.fake.xlsform import build_xlsform
 
@@ -386,7 +387,7 @@ class TestKoboHooks(LifecycleCase):
         )
         self.env.flush_all()
         for table in ("kobo_form_hook_wizard", "kobo_form_hook", "mail_message"):
-            self.env.cr.execute(f"SELECT * FROM {table}")
+            self.env.cr.execute(SQL("SELECT * FROM %s", SQL.identifier(table)))
             self.assertNotIn("s3cret-Pa55", repr(self.env.cr.fetchall()), table)
         self.assertFalse(wizard.auth_password)
 
