@@ -13,3 +13,4 @@ from . import (
     kobo_pending_push,
     kobo_submission_attachment,
 )  # issue 12
+from . import kobo_permission, kobo_form_assignment, kobo_form_hook

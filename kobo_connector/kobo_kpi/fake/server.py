@@ -334,6 +334,18 @@ class FakeKobo:
                 self._hooks_pending += 1
                 self._hook_queue.put((asset, hook, self._render(sub)))
 
+    def retry_hook_logs(self, asset, hook, logs):
+        """Deliver again the submissions of ``logs`` (marked pending): each
+        log is updated in place, as KPI's retry task does."""
+        for log in logs:
+            sub = asset.by_id.get(log["submission_id"])
+            log.update(status=1, status_str="pending", date_modified=utcnow())
+            if sub is None:  # deleted since: KPI's task fails it again
+                log.update(status=0, status_str="failed", message="Submission not found")
+                continue
+            self._hooks_pending += 1
+            self._hook_queue.put((asset, hook, self._render(sub), log))
+
     def wait_hooks(self, timeout=5):
         """Wait until every queued hook delivery is done; False on timeout."""
         with self._hooks_done:
@@ -344,20 +356,21 @@ class FakeKobo:
             item = self._hook_queue.get()
             if item is None:
                 return
-            asset, hook, sub = item
+            asset, hook, sub, *retried = item
             try:
                 log = self._deliver(hook, asset, sub)
             except Exception as exc:  # keep the worker alive whatever happens
                 log = {"status": 0, "status_code": None, "message": str(exc)}
             with self._hooks_done:
                 log.update(
-                    uid=self.store.uid("hl"),
-                    submission_id=sub["_id"],
-                    tries=1,
                     status_str="success" if log["status"] == 2 else "failed",
                     date_modified=utcnow(),
                 )
-                hook["logs"].append(log)
+                if retried:
+                    retried[0].update(log, tries=retried[0]["tries"] + 1)
+                else:
+                    log.update(uid=self.store.uid("hl"), submission_id=sub["_id"], tries=1)
+                    hook["logs"].append(log)
                 self._hooks_pending -= 1
                 self._hooks_done.notify_all()
 

@@ -151,6 +151,7 @@ class Store:
         self.tokens = {}
         self.assets = {}
         self.imports = {}
+        self.trash = {}  # uid -> (asset, deleted at): KPI's trash, purged later
         self.next_submission_id = 1
         self.on_new_submission = None  # callback(asset, submission) set by the server
 
@@ -322,8 +323,11 @@ class Store:
         return self.create_asset(owner, content, name, asset_type, xls=data)
 
     def delete_asset(self, asset):
+        """KPI moves a deleted project to its trash (gone from the API at
+        once, purged after the retention period)."""
         with self.lock:
             self.assets.pop(asset.uid, None)
+            self.trash[asset.uid] = (asset, utcnow())
 
     def deploy(self, asset, active=True):
         with self.lock:
