@@ -211,6 +211,8 @@ class KoboForm(models.Model):
         """A setting in minutes (``kobo_connector.<name>``), 0 or more."""
         # sudo: a plain setting of this module, read by the import
         value = self.env["ir.config_parameter"].sudo().get_param(f"kobo_connector.{name}")
+        if value in (None, False, ""):
+            return DEFAULTS[name]
         try:
             return max(0, int(value))
         except (TypeError, ValueError):

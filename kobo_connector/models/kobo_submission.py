@@ -187,7 +187,11 @@ class KoboSubmission(models.Model):
             for key in IDENTITY_KEYS
             if isinstance(data.get(key), str | int) and not isinstance(data.get(key), bool)
         }
-        ref = SubmissionRef.from_json(ident)
+        try:
+            ref = SubmissionRef.from_json(ident)
+        except ValueError:  # its system fields are the trouble: the key alone
+            ident = {key: ident[key] for key in ("_id", "_uuid") if key in ident}
+            ref = SubmissionRef.from_json(ident)
         message = self.env._(
             "KoBo sent this submission in a shape that cannot be stored (%(error)s): only its "
             "identity is kept here; see it on KoBo.",
