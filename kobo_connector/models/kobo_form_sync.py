@@ -35,7 +35,8 @@ notified) and never stops another form.
 A caught-up form is polled at most once per ``kobo_connector.poll_interval``
 minutes (default 10); a throttled one (429) waits for KoBo's Retry-After,
 doubled on each new refusal. A requested sync (``kobo.sync.request``) and
-``form._sync_soon()`` (for pushes) are never delayed by the interval.
+``form._sync_soon()`` (for pushes) are never delayed by the interval (only
+by a running Retry-After).
 
 Records are created as the user running the import, with superuser rights
 (the mapping is configured by KoBo managers): OdooBot for the scheduled
@@ -200,7 +201,7 @@ class KoboForm(models.Model):
         """Poll these forms at the next cron call whatever their poll interval
         (a push from KoBo, a user's request), and wake the cron."""
         # sudo: scheduling bookkeeping, also for a push received without a user
-        self.sudo().write({"next_poll": False})
+        self.sudo().filtered(lambda f: not f.throttle_count).write({"next_poll": False})
         self.env.ref("kobo_connector.ir_cron_kobo_import").sudo()._trigger()
 
     # ------------------------------------------------------------------
@@ -219,8 +220,11 @@ class KoboForm(models.Model):
             return DEFAULTS[name]
 
     def _is_due(self, now):
-        """Requested, or not polled within the interval (nor throttled)."""
-        return bool(self.sync_request_ids) or not self.next_poll or self.next_poll <= now
+        """Not polled within the interval, or requested; never while KoBo's
+        Retry-After runs."""
+        if not self.next_poll or self.next_poll <= now:
+            return True
+        return bool(self.sync_request_ids) and not self.throttle_count
 
     @api.model
     def _cron_import(self, limit=PAGE_SIZE):

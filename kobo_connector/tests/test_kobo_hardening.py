@@ -281,7 +281,10 @@ class TestPolling(HardeningCase):
         self.assertEqual(self.form.throttle_count, 1)
         self.fake.reset_requests()
         self.Form._cron_import()
-        self.assertFalse(self.fake.requests, "KoBo's Retry-After is respected")
+        self.form.with_user(self.user).action_sync()
+        self.form._sync_soon()
+        self.Form._cron_import()
+        self.assertFalse(self.fake.requests, "KoBo's Retry-After is respected, even when asked")
         self.form.next_poll = now
         with mute_logger(SYNC_LOG):
             self.Form._cron_import()
