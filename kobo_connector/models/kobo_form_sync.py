@@ -72,13 +72,16 @@ PREFETCH = Prefetcher()
 
 
 def _first_page(client, uid, **kw):
-    """(results, count) of the first page of a ``/data/`` query (no ORM)."""
+    """(results, count) of the first page of a ``/data/`` query (no ORM);
+    without KoBo's count, a ``next`` link still says that more remain."""
     pages = client.iter_submission_pages(uid, **kw)
     try:
-        results, count, _next = next(pages, ([], 0, None))
+        results, count, nxt = next(pages, ([], 0, None))
     finally:
         pages.close()
-    return results, count or 0
+    if not isinstance(count, int):
+        count = len(results) + (1 if nxt else 0)
+    return results, count
 
 
 class KoboForm(models.Model):

@@ -525,3 +525,43 @@ class TestPoison(HardeningCase):
             ["Person 1", "Person 3", "Person 4", "Person 5", "Person 8"],
         )
         self.assertEqual(self.form.last_sync_result, "5 new, 0 updated, 3 errors")
+
+
+@tagged("post_install", "-at_install")
+class TestCrashes(HardeningCase):
+    def test_crash_in_the_changes_listing_then_rerun(self):
+        """Edits pulled in steps of 5; killed after the second commit: what
+        was committed stays, the rest is redone, nothing twice."""
+        subs = self.fake.add_submissions(self.uid, [person(i) for i in range(20)])
+        self._sync_all()
+        for sub in subs[:15]:
+            self.fake.edit_submission(self.uid, sub["_id"], {"name": f"Edited {sub['_id']}"})
+        cr = self.env.cr
+        cr.execute("SAVEPOINT kobo_committed")
+        calls = []
+
+        def commit(form):
+            calls.append(form)
+            if len(calls) == 3:  # new (nothing), edits page 1, then killed in page 2
+                raise Killed("killed")
+            cr.execute("RELEASE SAVEPOINT kobo_committed")
+            cr.execute("SAVEPOINT kobo_committed")
+
+        with patch.object(type(self.Form), "_kobo_commit", commit):
+            crashed = False
+            try:
+                self._sync_all(limit=5)
+            except Killed:
+                crashed = True
+            self.assertTrue(crashed, "the simulated crash did not happen")
+        cr.execute("ROLLBACK TO SAVEPOINT kobo_committed")
+        self.env.invalidate_all()
+        edited = self._partners().filtered(lambda p: p.name.startswith("Edited"))
+        self.assertEqual(len(edited), 5, "the first page of edits is kept")
+        self.assertEqual(self.form.edit_cursor, subs[4]["_id"])
+        self._sync_all(limit=5)
+        partners = self._partners()
+        self.assertEqual(len(partners), 20, "no duplicate")
+        self.assertEqual(len(partners.filtered(lambda p: p.name.startswith("Edited"))), 15)
+        self.assertEqual(self.form.last_sync_result, "0 new, 15 updated, 0 errors", "one run")
+        self.assertFalse(self.form.edit_cursor)
