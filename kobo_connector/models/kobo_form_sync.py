@@ -11,7 +11,8 @@ The step API (what the scheduled actions call, and what job runners wrap):
 ``form._step_edits(limit)``
     One page of the "changes" listing (keyset on ``edit_cursor``): the
     edited submissions (``meta/deprecatedID`` exists) and those submitted in
-    the last ``kobo_connector.recheck_window`` minutes (default 60), only
+    the last ``kobo_connector.recheck_window`` minutes (default 60) among
+    the newest 1,000 stored (and the gaps between them), only
     ``_id``/``_uuid``. Stored ones whose ``_uuid`` changed are pulled again
     (edits); listed ones below the cursor that Odoo lacks are pulled (they
     became visible on KoBo out of ``_id`` order). When the listing is done,
@@ -66,6 +67,7 @@ CALL_SECONDS = 60  # a cron call starts no new step after this (limit_time_real 
 RECONCILE_EVERY = timedelta(hours=20)  # a form is reconciled about once a day
 RECONCILE_RETRY = timedelta(hours=1)  # a reconcile that failed resumes after this
 MAX_BACKOFF = 3600  # seconds
+RECHECK = PAGE_SIZE  # the re-read window covers at most this many stored submissions
 DEFAULTS = {"poll_interval": 10, "recheck_window": 60}  # minutes
 # one page fetched ahead per form, shared by the steps of this process
 PREFETCH = Prefetcher()
@@ -385,7 +387,11 @@ class KoboForm(models.Model):
         window = self._kobo_param("recheck_window")
         if window:
             since = datetime.now(timezone.utc) - timedelta(minutes=window)
-            recent = {"_submission_time": {"$gte": since.strftime("%Y-%m-%dT%H:%M:%S")}}
+            recent = {
+                # at most the newest RECHECK stored ones (and the gaps among them)
+                "_id": {"$gt": self._recheck_floor()},
+                "_submission_time": {"$gte": since.strftime("%Y-%m-%dT%H:%M:%S")},
+            }
             query["$or"] = [edited, recent]
         else:
             query.update(edited)
@@ -418,6 +424,18 @@ class KoboForm(models.Model):
             self.edit_cursor = 0
             self._finish_run()
         return len(results), remaining
+
+    def _recheck_floor(self):
+        """The ``_id`` above which the newest ``RECHECK`` stored submissions
+        lie (0 when fewer are stored): the re-read window stays one page."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT kobo_id FROM kobo_submission WHERE form_id = %s "
+            "ORDER BY kobo_id DESC OFFSET %s LIMIT 1",
+            (self.id, RECHECK - 1),
+        )
+        row = self.env.cr.fetchone()
+        return row[0] if row else 0
 
     def _stored(self, kobo_ids):
         """{kobo id: (uuid, state)} of the stored submissions among these."""

@@ -97,12 +97,12 @@ class ImportCase(KoboCase):
 @tagged("post_install", "-at_install")
 class TestImport(ImportCase):
     def test_pages_then_nothing_new_costs_two_requests(self):
-        # no re-read window: every submission here is recent
-        self.env["ir.config_parameter"].set_param("kobo_connector.recheck_window", "0")
         self.fake.add_submissions(self.uid, [person(i) for i in range(2500)])
         self._sync_all()
         data_requests = [r for r in self.fake.requests if "/data/" in r[1]]
-        self.assertEqual(len(data_requests), 4, "3 pages of new submissions, 1 for edits")
+        self.assertEqual(
+            len(data_requests), 4, "3 pages of new submissions, 1 for edits and the newest 1,000"
+        )
         partners = self._partners()
         self.assertEqual(len(partners), 2500)
         subs = self._subs()
