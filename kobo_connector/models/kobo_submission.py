@@ -225,7 +225,7 @@ class KoboSubmission(models.Model):
                     "replaced by \ufffd. Check the submission, then Reprocess it."
                 )
             if ref.kobo_id not in known:
-                items.append(_Item(("new", ref.kobo_id), data, ref=ref))
+                items.append(_Item(("new", ref.kobo_id), data, ref=ref, lines={}))
             elif known[ref.kobo_id][2] == "ignored":
                 continue
             elif known[ref.kobo_id][1] != ref.uuid or known[ref.kobo_id][2] == "deleted":
@@ -262,7 +262,8 @@ class KoboSubmission(models.Model):
                 res_id=sub.res_id,
                 state=sub.state,
                 kobo_id=sub.kobo_id,
-                lines=sub.import_lines,
+                # made nothing yet: {}; stored before lines were tracked: None
+                lines=sub.import_lines if sub.res_id else {},
             )
             for sub in self
         ]
@@ -670,9 +671,11 @@ def _import_made(sub, record, name):
 def _track_lines(made, sub, record, vals, kept=None):
     """Remember which one2many lines of ``record`` the import made."""
     names = [n for n in vals if record._fields[n].type == "one2many"]
-    if names:
-        kept = kept or {}
-        made[sub.id] = {n: [i for i in record[n].ids if i not in kept.get(n, ())] for n in names}
+    kept = kept or {}
+    made[sub.id] = {
+        **(sub.lines or {}),
+        **{n: [i for i in record[n].ids if i not in kept.get(n, ())] for n in names},
+    }
 
 
 def _has_nul(value):

@@ -468,6 +468,25 @@ class TestSubmissionRules(HardeningCase):
         self._sync_all()
         self.assertCountEqual(partner.child_ids.mapped("name"), ["Max", "Added in Odoo"])
         self.assertFalse(self.env["res.partner"].search([("name", "in", ["Ann", "Joe", "Eve"])]))
+        # matched by key into a record made in Odoo: its own lines are not the import's
+        known = self.env["res.partner"].create(
+            {"name": "Known", "email": "p2@example.org", "child_ids": [(0, 0, {"name": "Kid"})]}
+        )
+        self.mapping.write(
+            {
+                "match_policy": "match",
+                "match_question_path": "email",
+                "match_field_id": self.env["ir.model.fields"]._get("res.partner", "email").id,
+            }
+        )
+        sub2 = self.fake.add_submission(
+            self.uid, person(2, members=[{"members/member_name": "Zoe"}])
+        )
+        self._sync_all()
+        self.assertCountEqual(known.child_ids.mapped("name"), ["Kid", "Zoe"])
+        self.fake.edit_submission(self.uid, sub2["_id"], {"members": []})
+        self._sync_all()
+        self.assertEqual(known.child_ids.mapped("name"), ["Kid"])
 
 
 @tagged("post_install", "-at_install")
