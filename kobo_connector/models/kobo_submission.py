@@ -22,7 +22,8 @@ STATES = [
 ]
 STATE_RANK = {state: rank for rank, (state, _label) in enumerate(STATES)}
 # what a page that cannot be stored as a whole is retried for, one by one
-STORAGE_ERRORS = (psycopg2.Error, ValueError, RecursionError)
+# (errors of the data; transient ones — locks, timeouts — fail the step instead)
+STORAGE_ERRORS = (psycopg2.DataError, psycopg2.IntegrityError, ValueError, RecursionError)
 # identity of a submission, kept when the rest cannot be stored
 IDENTITY_KEYS = (
     "_id",
