@@ -374,6 +374,36 @@ def test_edit_submission(kobo):
     assert len(list(client.iter_submissions(uid))) == 2
 
 
+def test_submissions_by_ids_and_changes_listing(kobo):
+    """The engine's queries: ``_id $in`` (by ids, short URLs), and the
+    changes listing (edited, or submitted lately) keyset-paged on ``_id``."""
+    client = kobo.client
+    uid, _asset, instance_ids = deployed_form(kobo, "Conformance by ids", n=3)
+    subs = list(client.iter_submissions(uid))
+    ids = [s["_id"] for s in subs]
+    found = list(client.iter_submissions_by_ids(uid, [ids[2], ids[0], 10**9], fields=["_id"]))
+    assert [s["_id"] for s in found] == [ids[0], ids[2]]
+    assert all(SYSTEM_FIELDS <= set(s) and "full_name" not in s for s in found)
+    kobo.submit(
+        uid,
+        {"full_name": "Person 1 (edited)", "age": "42", "consent": "no", "hh/size": "5"},
+        deprecated_id=instance_ids[1],
+    )
+    edited = {"meta/deprecatedID": {"$exists": True}}
+    listing = {"_id": {"$gt": ids[0]}, **edited}
+    assert [s["_id"] for s in client.iter_submissions(uid, query=listing)] == [ids[1]]
+    since = min(s["_submission_time"] for s in subs)
+    recent = {"_submission_time": {"$gte": since}}
+    query = {"_id": {"$gt": ids[0]}, "$or": [edited, recent]}
+    changes = list(
+        client.iter_submissions(uid, query=query, fields=["_id", "_uuid"], sort={"_id": 1})
+    )
+    assert [s["_id"] for s in changes] == ids[1:]
+    future = {"_submission_time": {"$gte": "2999-01-01T00:00:00"}}
+    query = {"_id": {"$gt": 0}, "$or": [edited, future]}
+    assert [s["_id"] for s in client.iter_submissions(uid, query=query)] == [ids[1]]
+
+
 def test_validation_status(kobo):
     client = kobo.client
     uid, _asset, _ids = deployed_form(kobo, "Conformance validation", n=1)

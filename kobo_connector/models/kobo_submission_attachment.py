@@ -135,8 +135,8 @@ class KoboSubmission(models.Model):
         return super().write(vals)
 
     @api.model
-    def _set_outcomes(self, form, items, outcomes, res_model=None):
-        super()._set_outcomes(form, items, outcomes, res_model)
+    def _set_outcomes(self, form, items, outcomes, res_model=None, made=None):
+        super()._set_outcomes(form, items, outcomes, res_model, made)
         if items:
             # files and validation statuses follow in their own step, once this page is committed
             # sudo: the import user may not read scheduled actions

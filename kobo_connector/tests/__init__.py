@@ -11,3 +11,4 @@ from . import test_live_push
 from . import test_kobo_import_action
 from . import test_kobo_form_lifecycle
 from . import test_ui_lifecycle
+from . import test_kobo_hardening

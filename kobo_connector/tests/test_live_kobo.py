@@ -96,6 +96,8 @@ class LiveKoboCase(TransactionCase):
         cls.startClassPatcher(
             patch.object(type(cls.env["kobo.form"]), "_kobo_commit", lambda self: None)
         )
+        # tests poll again at once, as if the poll interval had passed
+        cls.env["ir.config_parameter"].set_param("kobo_connector.poll_interval", "0")
         cls.server = cls.env["kobo.server"].create(
             {"name": "Live KoBo", "url": url, "token": token}
         )

@@ -36,6 +36,8 @@ class KoboTourCase(HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # tests poll again at once, as if the poll interval had passed
+        cls.env["ir.config_parameter"].set_param("kobo_connector.poll_interval", "0")
         cls.fake = FakeKobo(token=SANDBOX_TOKEN)
         cls.fake.start()
         cls.addClassCleanup(cls.fake.stop)

@@ -55,6 +55,13 @@ ERROR_BODIES = {
     500: {"error": "Server Error (500)"},
     503: {"detail": "Service temporarily unavailable, try again later."},
 }
+# nginx (in front of kf and eu): large_client_header_buffers 4 8k
+MAX_REQUEST_LINE = 8190
+REQUEST_URI_TOO_LARGE = (
+    b"<html><head><title>414 Request-URI Too Large</title></head><body>"
+    b"<center><h1>414 Request-URI Too Large</h1></center><hr><center>nginx</center>"
+    b"</body></html>"
+)
 LOGIN_PAGE = (
     b"<!doctype html>\n<html><head><title>KoboToolbox</title></head><body>"
     b'<form class="registration registration--login" method="post" action="/accounts/login/">'
@@ -180,6 +187,23 @@ class FakeKobo:
 
     def delete_submission(self, uid, submission_id):
         self.store.delete_submission(self.store.assets[uid], submission_id)
+
+    def hide_submission(self, uid, submission_id):
+        """Take a submission out of the listings (as KoBo does with one whose
+        write is not yet visible) and return it, for :meth:`reveal_submission`."""
+        with self.lock:
+            asset = self.store.assets[uid]
+            sub = asset.by_id.pop(submission_id)
+            asset.submissions.remove(sub)
+            return sub
+
+    def reveal_submission(self, uid, sub):
+        """Make a hidden submission visible again, at its ``_id``'s place."""
+        with self.lock:
+            asset = self.store.assets[uid]
+            asset.by_id[sub["_id"]] = sub
+            asset.submissions.append(sub)
+            asset.submissions.sort(key=lambda s: s["_id"])
 
     def submissions(self, uid):
         with self.lock:
@@ -440,6 +464,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self):
         fake = self.server.fake
+        if len(self.requestline) > MAX_REQUEST_LINE:  # nginx's default in front of kf/eu
+            self.close_connection = True
+            self._send(Response(414, REQUEST_URI_TOO_LARGE, "text/html"))
+            return
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         with fake.lock:
