@@ -19,6 +19,7 @@
         "views/kobo_form_views.xml",
         "views/kobo_submission_views.xml",
         "views/kobo_mapping_views.xml",
+        "views/kobo_mapping_assist_views.xml",
         "views/kobo_server_views.xml",
         "views/kobo_menus.xml",
     ],

@@ -3,6 +3,7 @@ from . import (
     kobo_form_question,
     kobo_form_sync,
     kobo_mapping,
+    kobo_mapping_assist,
     kobo_server,
     kobo_submission,
     kobo_sync_request,
