@@ -113,8 +113,8 @@ class KoboMapping(models.Model):
             return result
         item = _PreviewItem(payload)
         outcomes = {}
-        Submission = self.env["kobo.submission"].with_env(Model.env).with_context(
-            kobo_mapping_id=self.id
+        Submission = (
+            self.env["kobo.submission"].with_env(Model.env).with_context(kobo_mapping_id=self.id)
         )
         resolved = Submission._resolve_relations(plan, [(item, vals)], outcomes)
         if not resolved:

@@ -1,4 +1,4 @@
-from odoo import api, models
+from odoo import models
 from odoo.exceptions import UserError
 
 
@@ -8,11 +8,6 @@ class KoboSubmission(models.Model):
     done or cancelled pickings left alone by KoBo edits."""
 
     _inherit = "kobo.submission"
-
-    @api.model
-    def _process_items(self, form, items):
-        this = self.with_context(kobo_mapping_id=form.mapping_id.id)
-        return super(KoboSubmission, this)._process_items(form, items)
 
     def _kobo_mapping(self):
         return self.env["kobo.mapping"].browse(self.env.context.get("kobo_mapping_id"))

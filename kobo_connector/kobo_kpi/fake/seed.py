@@ -251,7 +251,11 @@ def distribution_answers(rng, i):
         "distribution_date": (START + dt.timedelta(days=i)).date().isoformat(),
         "beneficiary": _person(rng),
         "items": [
-            {"items/product": code, "items/quantity": str(rng.randint(1, 10)), "items/unit": "units"}
+            {
+                "items/product": code,
+                "items/quantity": str(rng.randint(1, 10)),
+                "items/unit": "units",
+            }
             for code in rng.sample(sorted(DISTRIBUTION_PRODUCTS), 3)
         ],
     }
