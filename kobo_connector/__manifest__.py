@@ -23,6 +23,7 @@
         "views/kobo_server_views.xml",
         "views/kobo_menus.xml",
     ],
+    "demo": ["demo/kobo_demo.xml"],
     "assets": {
         "web.assets_tests": ["kobo_connector/static/tests/tours/*.js"],
     },

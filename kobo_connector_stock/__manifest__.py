@@ -12,7 +12,7 @@
         # safe-imports branch (kobo.allowed.model, group_kobo_import) is merged
         "views/kobo_mapping_views.xml",
     ],
-    "demo": [],
+    "demo": ["demo/kobo_stock_demo.xml"],
     "auto_install": True,
     "installable": True,
 }

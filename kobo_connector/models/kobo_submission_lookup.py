@@ -1,11 +1,16 @@
 """Relations found by a chosen field (code, reference, barcode, email, XML
 id) and created when missing, before the core's by-name resolution."""
 
+import base64
+import io
 from collections import defaultdict
 
 from odoo import Command, api, models
 
-from ..kobo_kpi.submission import Lines, Lookup
+from ..kobo_kpi.errors import KoboError
+from ..kobo_kpi.submission import FileRef, Lines, Lookup, SubmissionRef
+
+MAX_FILE_BYTES = 25 * 1024 * 1024
 
 # never created from a form answer, whatever the rights
 NEVER_CREATED = ("res.users", "res.groups", "res.company")
@@ -26,6 +31,7 @@ class KoboSubmission(models.Model):
         return self.env
 
     def _resolve_relations(self, plan, todo, outcomes):
+        todo = self._kobo_download_files(todo, outcomes)
         wanted = defaultdict(set)
 
         def special(value):
@@ -72,6 +78,69 @@ class KoboSubmission(models.Model):
             except _Missing as exc:
                 outcomes[sub.id] = ("error", exc.args[0], False)
         return super()._resolve_relations(plan, kept, outcomes)
+
+    def _kobo_download_files(self, todo, outcomes):
+        """Replace the file answers (FileRef) by the files' content, fetched
+        with the KPI client's attachment download (one client, opened on the
+        first file)."""
+        clients = []
+
+        def get_client():
+            if not clients:
+                mapping = self.env["kobo.mapping"].browse(self.env.context.get("kobo_mapping_id"))
+                clients.append(mapping.form_id.server_id._get_client())
+            return clients[0]
+
+        kept = []
+        try:
+            for sub, vals in todo:
+                try:
+                    kept.append((sub, self._kobo_files_in(sub.payload, vals, get_client)))
+                except _Missing as exc:
+                    outcomes[sub.id] = ("error", exc.args[0], False)
+        finally:
+            for client in clients:
+                client.close()
+        return kept
+
+    def _kobo_files_in(self, payload, vals, get_client):
+        result = {}
+        for name, value in vals.items():
+            if isinstance(value, FileRef):
+                att = SubmissionRef.from_json(payload).find_attachment(
+                    value.filename, value.question_path
+                )
+                if att is None or not att.download_url:
+                    raise _Missing(
+                        self.env._(
+                            'Question "%(question)s": the file %(file)s is not among the '
+                            "submission's attachments.",
+                            question=value.question_path,
+                            file=value.filename,
+                        )
+                    )
+                buffer = io.BytesIO()
+                try:
+                    get_client().download_attachment(
+                        att.download_url, buffer, max_bytes=MAX_FILE_BYTES
+                    )
+                except KoboError as exc:
+                    raise _Missing(
+                        self.env._(
+                            'Question "%(question)s": the file %(file)s could not be downloaded '
+                            "(%(error)s); sync again later.",
+                            question=value.question_path,
+                            file=value.filename,
+                            error=exc,
+                        )
+                    ) from exc
+                value = base64.b64encode(buffer.getvalue())
+            elif isinstance(value, Lines):
+                value = Lines(
+                    value.model, [self._kobo_files_in(payload, i, get_client) for i in value.items]
+                )
+            result[name] = value
+        return result
 
     def _kobo_missing_text(self, lookup, name):
         Model = self.env[lookup.model]
