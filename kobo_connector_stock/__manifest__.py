@@ -13,6 +13,9 @@
         "views/kobo_mapping_views.xml",
     ],
     "demo": ["demo/kobo_stock_demo.xml"],
+    "assets": {
+        "web.assets_tests": ["kobo_connector_stock/static/tests/tours/*.js"],
+    },
     "auto_install": True,
     "installable": True,
 }

@@ -66,6 +66,11 @@ class KoboMapping(models.Model):
         mapped (a bridge adds, e.g., a stock move's description)."""
         return set()
 
+    def _kobo_suggest_words(self, model_name):
+        """{field name: [words]}: what questions filling a field of
+        ``model_name`` are often called (bridges add theirs for Suggest)."""
+        return {}
+
     def _kobo_complete_values(self, vals):
         """Complete the resolved values of one record to create (ORM
         commands included) with what Odoo would derive in its own forms.
@@ -169,6 +174,9 @@ class KoboMapping(models.Model):
         for text in (question.label_translations or "").splitlines():
             labels.add(_words(text.split(":", 1)[-1]))
         labels.discard("")
+        for name, words in self._kobo_suggest_words(model_name).items():
+            if name in choices and name not in taken and labels & {_words(w) for w in words}:
+                return name
         for name, label in choices.items():
             if name in taken:
                 continue

@@ -161,7 +161,8 @@ class KoboMappingLine(models.Model):
                     for seq, (name, _l) in enumerate(choices, len(known))
                 ]
             )
-        return True
+        # the line's dialog stays open, its map filled in
+        return self.action_open_line() if len(self) == 1 else True
 
     def _kobo_record_targets(self, choices):
         """[(id, name)] of the records whose name equals a choice's name or

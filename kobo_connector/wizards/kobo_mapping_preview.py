@@ -3,6 +3,7 @@ from markupsafe import Markup, escape
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from ..kobo_kpi.errors import KoboError
 from ..kobo_kpi.submission import ConversionError, Lines, Lookup
 
 
@@ -42,12 +43,34 @@ class KoboMappingPreview(models.TransientModel):
     @api.depends("mapping_id", "submission_id")
     def _compute_result(self):
         for wizard in self:
-            if not wizard.mapping_id or not wizard.submission_id:
-                wizard.result = Markup("<p>%s</p>") % self.env._(
-                    "No submission to preview: sync the form first."
+            if not wizard.mapping_id:
+                wizard.result = False
+            elif wizard.submission_id:
+                wizard.result = wizard.mapping_id._kobo_preview_html(
+                    wizard.submission_id.payload or {}
                 )
-                continue
-            wizard.result = wizard.mapping_id._kobo_preview_html(wizard.submission_id.payload or {})
+            else:
+                wizard.result = wizard._kobo_preview_latest_on_kobo()
+
+    def _kobo_preview_latest_on_kobo(self):
+        """No submission stored yet: the latest one on KoBo, read, not stored."""
+        form = self.mapping_id.form_id
+        try:
+            with form.server_id._get_client(max_retries=1) as client:
+                payload = next(
+                    iter(client.iter_submissions(form.asset_uid, sort={"_id": -1}, limit=1)), None
+                )
+        except (KoboError, UserError) as exc:
+            return Markup('<div class="alert alert-warning">%s</div>') % self.env._(
+                "No submission stored, and KoBo could not be asked for one: %(error)s", error=exc
+            )
+        if not payload:
+            return Markup("<p>%s</p>") % self.env._("The form has no submission yet.")
+        note = Markup('<p class="text-muted o_kobo_preview_from_kobo">%s</p>') % self.env._(
+            "The latest submission on KoBo (#%(id)s), not stored in Odoo yet.",
+            id=payload.get("_id"),
+        )
+        return note + self.mapping_id._kobo_preview_html(payload)
 
 
 class KoboMapping(models.Model):

@@ -37,6 +37,28 @@ class KoboMapping(models.Model):
             derived |= {"name", "product_uom", "location_id", "location_dest_id"}
         return derived
 
+    def _kobo_suggest_words(self, model_name):
+        words = super()._kobo_suggest_words(model_name)
+        if model_name == "stock.picking":
+            words.update(
+                {
+                    "picking_type_id": ["warehouse", "site", "depot", "store", "operation"],
+                    "scheduled_date": ["date", "distribution date", "delivery date"],
+                    "partner_id": ["beneficiary", "recipient", "partner", "supplier", "customer"],
+                    "move_ids": ["items", "products", "goods", "lines"],
+                    "origin": ["reference", "source document"],
+                }
+            )
+        elif model_name == "stock.move":
+            words.update(
+                {
+                    "product_id": ["product", "item", "article"],
+                    "product_uom_qty": ["quantity", "qty", "amount"],
+                    "product_uom": ["unit", "uom", "unit of measure"],
+                }
+            )
+        return words
+
     def _kobo_picking_type(self, warehouse=None):
         """The mapping's operation type of ``warehouse`` (default: the
         company's first warehouse)."""

@@ -227,3 +227,30 @@ class TestStockImport(StockCase):
             counts,
             (self.env["stock.picking"].search_count([]), self.env["stock.move"].search_count([])),
         )
+
+    def test_suggest_builds_a_mapping_that_can_be_enabled(self):
+        self.mapping.enabled = False
+        mapping = self.env["kobo.mapping"].create(
+            {"form_id": self.form.id, "model_id": self.env["ir.model"]._get("stock.picking").id}
+        )
+        mapping.action_suggest()
+        self.assertEqual(
+            {(line.question_path, line.field_name) for line in mapping.line_ids},
+            {
+                ("warehouse", "picking_type_id"),
+                ("distribution_date", "scheduled_date"),
+                ("beneficiary", "partner_id"),
+                ("items", "move_ids"),
+            },
+        )
+        self.assertEqual(
+            {(line.question_path, line.field_name) for line in mapping.line_ids.child_ids},
+            {
+                ("items/product", "product_id"),
+                ("items/quantity", "product_uom_qty"),
+                ("items/unit", "product_uom"),
+            },
+        )
+        mapping.enabled = True
+        _sub, stored = self._submit(distribution(("KB-BLANKET", "2", None)))
+        self.assertEqual(self._picking(stored).move_ids.product_id, self.blanket)
