@@ -6,6 +6,8 @@
 
 import datetime as dt
 import random
+import struct
+import zlib
 
 from .xlsform import build_xlsform
 
@@ -270,6 +272,31 @@ ANSWERS = {
 }
 
 
+def png(rgb, size=8):
+    """A small one-colour PNG (the households' photos)."""
+
+    def chunk(kind, data):
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + bytes(rgb) * size for _ in range(size))
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def registration_files(rng, i):
+    colour = (rng.randint(0, 255), rng.randint(0, 255), rng.randint(0, 255))
+    return {"photo": (f"household_{i}.png", png(colour), "image/png")}
+
+
+FILES = {"registration": registration_files}
+
+
 def seed_demo(fake, owner=None, count=20, seed=42):
     """Create, deploy and fill the demo forms; return ``{key: uid}``."""
     rng = random.Random(seed)
@@ -278,8 +305,13 @@ def seed_demo(fake, owner=None, count=20, seed=42):
         uid = fake.create_asset(owner=owner, xlsform=xlsform(key), deploy=True)
         for i in range(count):
             when = START + dt.timedelta(days=i, hours=rng.randint(0, 9), minutes=rng.randint(0, 59))
+            files = FILES[key](rng, i) if key in FILES else None
             fake.add_submission(
-                uid, ANSWERS[key](rng, i), submitted_by=owner or fake.admin, submission_time=when
+                uid,
+                ANSWERS[key](rng, i),
+                submitted_by=owner or fake.admin,
+                submission_time=when,
+                attachments=files,
             )
         uids[key] = uid
     return uids
