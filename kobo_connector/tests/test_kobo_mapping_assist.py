@@ -109,3 +109,11 @@ class TestMappingAssist(ImportCase):
         sub = self._subs()
         self.assertEqual(sub.state, "error")
         self.assertIn('"farmer"', sub.error_message)
+
+    def test_system_fields_map_like_questions(self):
+        self.mapping.line_ids = [self._line("_id", "ref"), self._line("_uuid", "function")]
+        sub = self.fake.add_submission(self.uid, person(3))
+        self._sync_all()
+        partner = self._partners()
+        self.assertEqual(partner.ref, str(sub["_id"]))
+        self.assertEqual(partner.function, sub["_uuid"])

@@ -254,3 +254,17 @@ class TestStockImport(StockCase):
         mapping.enabled = True
         _sub, stored = self._submit(distribution(("KB-BLANKET", "2", None)))
         self.assertEqual(self._picking(stored).move_ids.product_id, self.blanket)
+
+    def test_preview_by_a_kobo_manager_without_stock_rights(self):
+        self._submit(distribution(("KB-SOAP", "4", None)))
+        mapping = self.mapping.with_user(self.manager)
+        action = mapping.action_preview()
+        wizard = (
+            self.env[action["res_model"]]
+            .with_user(self.manager)
+            .with_context(**action["context"])
+            .create({})
+        )
+        html = str(wizard.result)
+        self.assertIn("Soap bar", html)
+        self.assertNotIn("o_kobo_preview_error", html)
