@@ -19,6 +19,7 @@
         "views/kobo_form_views.xml",
         "views/kobo_submission_views.xml",
         "views/kobo_mapping_views.xml",
+        "views/kobo_mapping_assist_views.xml",
         "views/kobo_server_views.xml",
         "views/kobo_menus.xml",
         "data/kobo_push_data.xml",
@@ -28,6 +29,7 @@
         "data/kobo_permission_data.xml",
         "views/kobo_form_lifecycle_views.xml",
     ],
+    "demo": ["demo/kobo_demo.xml"],
     "assets": {
         "web.assets_tests": ["kobo_connector/static/tests/tours/*.js"],
     },

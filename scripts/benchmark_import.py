@@ -7,6 +7,9 @@ For each N, in a database where kobo_connector is installed, it measures:
 - Odoo's ``load()`` of the same final rows (the CSV import path);
 - batched ``create()`` (1000 per call) of the same final values;
 and the number of HTTP requests and the peak Python memory of the import.
+With ``--pickings`` (kobo_connector_stock installed), also N distribution
+submissions of 3 items each -> N stock pickings with 3 moves, end to end,
+beside batched ``create()`` of the same pickings.
 
     scripts/benchmark                      # N = 1000, 10000 in a fresh database
     scripts/benchmark 1000 10000 100000    # (--repeat 1 for the large ones)
@@ -21,7 +24,7 @@ import time
 import psutil
 
 import odoo
-from odoo import api
+from odoo import Command, api
 from odoo.modules.module import initialize_sys_path
 from odoo.modules.registry import Registry
 
@@ -34,9 +37,20 @@ SURVEY = [
 ]
 CHOICES = [
     {"list_name": "country", "name": code, "label": label}
-    for code, label in [("ke", "Kenya"), ("ug", "Uganda"), ("ss", "South Sudan"), ("et", "Ethiopia")]
+    for code, label in [
+        ("ke", "Kenya"),
+        ("ug", "Uganda"),
+        ("ss", "South Sudan"),
+        ("et", "Ethiopia"),
+    ]
 ]
-FIELDS = {"name": "name", "email": "email", "phone": "phone", "city": "city", "country": "country_id"}
+FIELDS = {
+    "name": "name",
+    "email": "email",
+    "phone": "phone",
+    "city": "city",
+    "country": "country_id",
+}
 
 
 def answers(n):
@@ -75,7 +89,14 @@ def bench_e2e(env, fake, n):
             "model_id": env["ir.model"]._get("res.partner").id,
             "enabled": True,
             "line_ids": [
-                (0, 0, {"question_path": q, "field_id": env["ir.model.fields"]._get("res.partner", f).id})
+                (
+                    0,
+                    0,
+                    {
+                        "question_path": q,
+                        "field_id": env["ir.model.fields"]._get("res.partner", f).id,
+                    },
+                )
                 for q, f in FIELDS.items()
             ],
         }
@@ -88,7 +109,9 @@ def bench_e2e(env, fake, n):
         while remaining:
             _done, remaining = env["kobo.form"]._cron_import(limit=1000)
         elapsed = time.perf_counter() - start
-    imported = env["kobo.submission"].search_count([("form_id", "=", form.id), ("state", "=", "imported")])
+    imported = env["kobo.submission"].search_count(
+        [("form_id", "=", form.id), ("state", "=", "imported")]
+    )
     assert imported == n, f"imported {imported} of {n}"
     form.active = False
     env.cr.commit()
@@ -127,8 +150,10 @@ def final_rows(env, n):
 def bench_load(env, n):
     rows = final_rows(env, n)
     start = time.perf_counter()
-    result = env["res.partner"].with_context(**IMPORT_CONTEXT).load(
-        ["name", "email", "phone", "city", "country_id"], rows
+    result = (
+        env["res.partner"]
+        .with_context(**IMPORT_CONTEXT)
+        .load(["name", "email", "phone", "city", "country_id"], rows)
     )
     env.cr.commit()  # the rows are stored (flushed) only now
     elapsed = time.perf_counter() - start
@@ -151,23 +176,180 @@ def bench_create(env, n):
     return elapsed
 
 
+def distribution_answers(n):
+    codes = list(DISTRIBUTION_PRODUCTS)
+    return [
+        {
+            "warehouse": "WH",
+            "distribution_date": "2026-03-02",
+            "beneficiary": f"Beneficiary {i}",
+            "items": [
+                {"items/product": codes[(i + k) % len(codes)], "items/quantity": str(1 + k)}
+                for k in range(3)
+            ],
+        }
+        for i in range(n)
+    ]
+
+
+def picking_setup(env):
+    products = {}
+    for code, (name, _fr) in DISTRIBUTION_PRODUCTS.items():
+        product = env["product.product"].search([("default_code", "=", code)], limit=1)
+        products[code] = product or env["product.product"].create(
+            {"name": name, "default_code": code, "is_storable": True}
+        )
+    warehouse = env["stock.warehouse"].search([], limit=1)
+    warehouse.code = "WH"
+    return products, warehouse
+
+
+def clean_pickings(env):
+    env["kobo.submission"].search([]).unlink()
+    env["stock.picking"].search([("origin", "=like", "Beneficiary %")]).unlink()
+    env.cr.commit()
+
+
+def bench_pickings_e2e(env, fake, n):
+    uid = fake.create_asset(xlsform=seed_xlsform("distribution"), name=f"Pickings {n}", deploy=True)
+    fake.add_submissions(uid, distribution_answers(n))
+    server = env["kobo.server"].search([("url", "=", fake.url)]) or env["kobo.server"].create(
+        {"name": "Bench", "url": fake.url, "token": fake.token}
+    )
+    server.action_test_connection()
+    server.action_fetch_forms()
+    form = env["kobo.form"].search([("asset_uid", "=", uid)])
+    env["kobo.form"].search([("id", "!=", form.id)]).write({"active": False})
+    field = env["ir.model.fields"]._get
+    mapping = env["kobo.mapping"].create(
+        {
+            "form_id": form.id,
+            "model_id": env["ir.model"]._get("stock.picking").id,
+            "line_ids": [
+                (0, 0, {"question_path": q, "field_id": field("stock.picking", f).id})
+                for q, f in [
+                    ("warehouse", "picking_type_id"),
+                    ("distribution_date", "scheduled_date"),
+                    ("beneficiary", "origin"),
+                ]
+            ],
+        }
+    )
+    mapping.line_ids = [
+        (
+            0,
+            0,
+            {
+                "mapping_id": mapping.id,
+                "question_path": "items",
+                "field_id": field("stock.picking", "move_ids").id,
+                "child_ids": [
+                    (
+                        0,
+                        0,
+                        {
+                            "mapping_id": mapping.id,
+                            "question_path": q,
+                            "field_id": field("stock.move", f).id,
+                        },
+                    )
+                    for q, f in [
+                        ("items/product", "product_id"),
+                        ("items/quantity", "product_uom_qty"),
+                    ]
+                ],
+            },
+        )
+    ]
+    mapping.enabled = True
+    env.cr.commit()
+    start = time.perf_counter()
+    remaining = 1
+    while remaining:
+        _done, remaining = env["kobo.form"]._cron_import(limit=1000)
+    elapsed = time.perf_counter() - start
+    imported = env["kobo.submission"].search_count(
+        [("form_id", "=", form.id), ("state", "=", "imported")]
+    )
+    assert imported == n, f"imported {imported} of {n}"
+    form.active = False
+    env.cr.commit()
+    return elapsed
+
+
+def bench_pickings_create(env, n):
+    products, warehouse = picking_setup(env)
+    vals = [
+        {
+            "picking_type_id": warehouse.out_type_id.id,
+            "scheduled_date": a["distribution_date"],
+            "origin": a["beneficiary"],
+            "move_ids": [
+                Command.create(
+                    {
+                        "product_id": products[item["items/product"]].id,
+                        "product_uom_qty": float(item["items/quantity"]),
+                        "name": products[item["items/product"]].display_name,
+                    }
+                )
+                for item in a["items"]
+            ],
+        }
+        for a in distribution_answers(n)
+    ]
+    Picking = env["stock.picking"].with_context(**IMPORT_CONTEXT)
+    start = time.perf_counter()
+    for i in range(0, n, 1000):
+        Picking.create(vals[i : i + 1000])
+        env.cr.commit()
+    return time.perf_counter() - start
+
+
+def run_pickings(env, fake, sizes, repeat):
+    picking_setup(env)
+    env.cr.commit()
+    print()
+    print(
+        "| N pickings (x 3 moves) | end to end (sub/s) | batched create() (pickings/s) | e2e / create |"
+    )
+    print("|---|---|---|---|")
+    for n in sizes:
+        runs = []
+        for _ in range(repeat):
+            clean_pickings(env)
+            e2e = bench_pickings_e2e(env, fake, n)
+            clean_pickings(env)
+            runs.append((e2e, bench_pickings_create(env, n)))
+            clean_pickings(env)
+        e2e, create = (min(run[i] for run in runs) for i in range(2))
+        print(f"| {n:,} | {n / e2e:,.0f} | {n / create:,.0f} | {create / e2e:.2f} |", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-d", "--database", required=True)
     parser.add_argument("--addons-path", required=True)
     parser.add_argument("--repeat", type=int, default=3, help="best of REPEAT runs (default 3)")
+    parser.add_argument("--pickings", action="store_true", help="also the pickings run (stock)")
+    parser.add_argument("--only-pickings", action="store_true", help="the pickings run alone")
     parser.add_argument("sizes", nargs="*", type=int, default=[1000, 10000])
     args = parser.parse_args()
     odoo.tools.config.parse_config(
         ["-d", args.database, "--addons-path", args.addons_path, "--log-level", "warn"]
     )
     initialize_sys_path()
-    global FakeKobo, build_xlsform, IMPORT_CONTEXT  # noqa: PLW0603 - the addon is importable only now
+    global FakeKobo, build_xlsform, IMPORT_CONTEXT, DISTRIBUTION_PRODUCTS, seed_xlsform
     from odoo.addons.kobo_connector.kobo_kpi.fake import FakeKobo
+    from odoo.addons.kobo_connector.kobo_kpi.fake.seed import DISTRIBUTION_PRODUCTS
+    from odoo.addons.kobo_connector.kobo_kpi.fake.seed import xlsform as seed_xlsform
     from odoo.addons.kobo_connector.kobo_kpi.fake.xlsform import build_xlsform
     from odoo.addons.kobo_connector.models.kobo_submission import IMPORT_CONTEXT
 
     registry = Registry(args.database)
+    if args.only_pickings:
+        with FakeKobo() as fake, registry.cursor() as cr:
+            run_pickings(api.Environment(cr, odoo.SUPERUSER_ID, {}), fake, args.sizes, args.repeat)
+        return
     print(
         "| N | end to end (sub/s) | load() (rows/s) | batched create() (rows/s) "
         "| e2e / create | HTTP requests | peak RSS growth (MiB) |"
@@ -192,6 +374,8 @@ def main():
                 f"| {create / e2e:.2f} | {requests} | {peak / 2**20:.1f} |",
                 flush=True,
             )
+        if args.pickings:
+            run_pickings(env, fake, args.sizes, args.repeat)
 
 
 if __name__ == "__main__":

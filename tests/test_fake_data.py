@@ -378,4 +378,4 @@ def test_seed_forms_shapes():
     assert rows["members/member_name"]["label"] == ["Name", "Nom"]
     assert rows["members"]["type"] == "begin_repeat"
     assert {"type": "end_repeat"}.items() <= content["survey"][-1].items()
-    assert set(FORMS) == {"household", "stock", "contact"}
+    assert set(FORMS) == {"household", "stock", "contact", "registration", "distribution"}

@@ -161,11 +161,13 @@ def test_sandbox_seed_is_deterministic():
             return uids, listing, household
 
     uids, listing, household = snapshot()
-    assert listing["count"] == 3
+    assert listing["count"] == 5
     assert {a["name"] for a in listing["results"]} == {
         "Household survey",
         "Stock delivery",
         "Contact registration",
+        "Household registration",
+        "Distribution",
     }
     assert all(a["deployment__submission_count"] == 20 for a in listing["results"])
     first = household["results"][0]

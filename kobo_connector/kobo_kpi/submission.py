@@ -48,6 +48,8 @@ REASONS = {
     "geo_part": "choose which part of the geopoint to store "
     "(latitude, longitude, altitude or accuracy)",
     "unsupported": "fields of this type cannot be filled from KoBo",
+    "not_mapped": "the value map gives %(value)r, not one of the allowed values: %(allowed)s",
+    "lookup_field": "records are looked up by %(by)s: not a field of %(model)s",
 }
 
 
@@ -264,12 +266,18 @@ GEO_PARTS = {
 @dataclass(slots=True)
 class Lookup:
     """Records of ``model`` to find by name (many2one: one name; many2many:
-    the names, e.g. the choices of a select_multiple)."""
+    the names, e.g. the choices of a select_multiple). ``by``: the field of
+    ``model`` to find them by instead of the name (``"xmlid"``: an XML id);
+    ``create``: create the missing ones, named after the answer; ``ids``:
+    records a value map gave for the other choices."""
 
     model: str
     names: list[str]
     many: bool = False
     question_path: str = ""
+    by: str = ""
+    create: bool = False
+    ids: list[int] = field(default_factory=list)  # records already known (value map)
 
 
 @dataclass(slots=True)
@@ -629,3 +637,92 @@ def convert(value, spec, *, question_type=None, tz=None, question_path="", geo_p
     return make_converter(
         spec, question_type, tz=tz, question_path=question_path, geo_part=geo_part
     )(value)
+
+
+# ---------------------------------------------------------------------------
+# Value maps and lookup fields (wrap a converter built by make_converter)
+
+
+def with_lookup(convert, spec, *, by="", create=False, fields=None):
+    """A converter whose relation answers are looked up by the field ``by``
+    of the comodel (``""``: its name; ``"xmlid"``: an XML id) and, with
+    ``create``, created when missing. ``fields``: the comodel's field names,
+    to refuse an unknown ``by`` at build time."""
+    if by and by != "xmlid" and fields is not None and by not in fields:
+        raise _error("", None, spec, "lookup_field", {"by": by, "model": spec.relation})
+    if not by and not create:
+        return convert
+
+    def conv(value):
+        result = convert(value)
+        if result.__class__ is Lookup:
+            result.by = by
+            result.create = create
+        return result
+
+    return conv
+
+
+def with_value_map(convert, spec, table, *, question_type=None, question_path=""):
+    """A converter where the choices found in ``table`` ({choice name:
+    value}) give their mapped value - a selection code, a text, a number or,
+    for relations, a record id - and the others go through ``convert``.
+    A selection value not allowed by the field is refused at build time."""
+    if not table:
+        return convert
+    if spec.type == "selection":
+        allowed = {str(code): code for code, _label in spec.selection or ()}
+        for value in table.values():
+            if str(value) not in allowed:
+                shown = ", ".join(allowed)
+                raise _error(
+                    question_path, None, spec, "not_mapped", {"value": value, "allowed": shown}
+                )
+        table = {choice: allowed[str(value)] for choice, value in table.items()}
+    multiple = question_type in ("select_multiple", "select_multiple_from_file")
+    relation = spec.type in ("many2one", "many2many")
+
+    def conv(value):
+        if value.__class__ is not str:
+            return convert(value)
+        choices = value.split() if multiple else [value.strip()]
+        if not choices or any(c not in table for c in choices):
+            if multiple and relation and any(c in table for c in choices):
+                # mapped ones by id, the others by the converter's lookup
+                rest = convert(" ".join(c for c in choices if c not in table))
+                rest.ids = [table[c] for c in choices if c in table]
+                return rest
+            return convert(value)
+        if spec.type == "many2many":
+            return [(6, 0, [table[c] for c in choices])]
+        if multiple and len(choices) > 1:
+            raise _error(question_path, value, spec, "several")
+        return table[choices[0]]
+
+    return conv
+
+
+def _fold(text):
+    return " ".join(str(text or "").split()).casefold()
+
+
+def suggest_value_map(choices, targets, language=None):
+    """Pre-fill a value map: ``choices`` [(name, {language: label})],
+    ``targets`` [(value, label)] (selection codes, or record ids and names).
+    A choice takes the target whose value or label equals its name, or its
+    label in ``language`` (any language when None). Returns {name: value}."""
+    by_key = {}
+    for value, label in targets:
+        by_key.setdefault(_fold(value), value)
+        by_key.setdefault(_fold(label), value)
+    result = {}
+    for name, labels in choices:
+        if language is not None:
+            texts = [labels.get(language)]
+        else:
+            texts = list(labels.values())
+        for text in (name, *texts):
+            if text and _fold(text) in by_key:
+                result[name] = by_key[_fold(text)]
+                break
+    return result

@@ -6,3 +6,4 @@ from . import (
     kobo_form_hook_wizard,
     kobo_form_upload_wizard,
 )
+from . import kobo_mapping_preview

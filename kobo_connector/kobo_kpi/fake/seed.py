@@ -6,6 +6,8 @@
 
 import datetime as dt
 import random
+import struct
+import zlib
 
 from .xlsform import build_xlsform
 
@@ -72,7 +74,75 @@ CONTACT = {
     "choices": [],
     "settings": {"form_title": "Contact registration", "id_string": "contact_registration"},
 }
-FORMS = {"household": HOUSEHOLD, "stock": STOCK, "contact": CONTACT}
+# household registration -> contacts (country, needs as tags, location, members)
+REGISTRATION = {
+    "survey": [
+        _q("text", "head_name", "Head of household", "Chef de ménage", required="yes"),
+        _q("text", "phone", "Phone", "Téléphone"),
+        _q("select_one country", "country", "Country", "Pays", required="yes"),
+        _q("select_multiple needs", "needs", "Needs", "Besoins"),
+        _q("geopoint", "location", "Location", "Localisation"),
+        _q("image", "photo", "Photo of the household", "Photo du ménage"),
+        _q("begin_repeat", "members", "Members", "Membres"),
+        _q("text", "member_name", "Name", "Nom", required="yes"),
+        _q("integer", "member_age", "Age", "Âge"),
+        {"type": "end_repeat"},
+    ],
+    "choices": [
+        {"list_name": "country", "name": "sn", EN: "Senegal", FR: "Sénégal"},
+        {"list_name": "country", "name": "ml", EN: "Mali", FR: "Mali"},
+        {"list_name": "country", "name": "ke", EN: "Kenya", FR: "Kenya"},
+        {"list_name": "needs", "name": "food", EN: "Food", FR: "Nourriture"},
+        {"list_name": "needs", "name": "water", EN: "Water", FR: "Eau"},
+        {"list_name": "needs", "name": "shelter", EN: "Shelter", FR: "Abri"},
+        {"list_name": "needs", "name": "health", EN: "Health", FR: "Santé"},
+    ],
+    "settings": {
+        "form_title": "Household registration",
+        "id_string": "household_registration",
+        "default_language": "English (en)",
+    },
+}
+# choice names of "product" are the internal references of the demo products
+DISTRIBUTION_PRODUCTS = {
+    "KB-RICE25": ("Rice 25kg", "Riz 25kg"),
+    "KB-OIL5": ("Cooking oil 5L", "Huile 5L"),
+    "KB-SOAP": ("Soap bar", "Savon"),
+    "KB-BLANKET": ("Blanket", "Couverture"),
+}
+# distribution -> one stock picking, one move per item
+DISTRIBUTION = {
+    "survey": [
+        _q("select_one warehouse", "warehouse", "Warehouse", "Entrepôt", required="yes"),
+        _q("date", "distribution_date", "Distribution date", "Date de distribution"),
+        _q("text", "beneficiary", "Beneficiary", "Bénéficiaire"),
+        _q("begin_repeat", "items", "Items", "Articles"),
+        _q("select_one product", "product", "Product", "Produit", required="yes"),
+        _q("decimal", "quantity", "Quantity", "Quantité", required="yes"),
+        _q("select_one unit", "unit", "Unit", "Unité"),
+        {"type": "end_repeat"},
+    ],
+    "choices": [
+        {"list_name": "warehouse", "name": "WH", EN: "Main warehouse", FR: "Entrepôt principal"},
+        *(
+            {"list_name": "product", "name": code, EN: en, FR: fr}
+            for code, (en, fr) in DISTRIBUTION_PRODUCTS.items()
+        ),
+        {"list_name": "unit", "name": "units", EN: "Units", FR: "Unités"},
+    ],
+    "settings": {
+        "form_title": "Distribution",
+        "id_string": "distribution",
+        "default_language": "English (en)",
+    },
+}
+FORMS = {
+    "household": HOUSEHOLD,
+    "stock": STOCK,
+    "contact": CONTACT,
+    "registration": REGISTRATION,
+    "distribution": DISTRIBUTION,
+}
 
 FIRST = [
     "Amina",
@@ -163,19 +233,85 @@ def contact_answers(rng, i):
     }
 
 
-ANSWERS = {"household": household_answers, "stock": stock_answers, "contact": contact_answers}
+def registration_answers(rng, i):
+    return {
+        "head_name": _person(rng),
+        "phone": f"+221 70 {rng.randint(100, 999)} {rng.randint(10, 99)} {rng.randint(10, 99)}",
+        "country": rng.choice(["sn", "ml", "ke"]),
+        "needs": " ".join(sorted(rng.sample(["food", "water", "shelter", "health"], 2))),
+        "location": f"{14.6 + rng.random():.5f} {-17.5 + rng.random():.5f} 12.0 5.0",
+        "members": [
+            {"members/member_name": _person(rng), "members/member_age": str(rng.randint(1, 80))}
+            for _ in range(rng.randint(1, 3))
+        ],
+    }
+
+
+def distribution_answers(rng, i):
+    return {
+        "warehouse": "WH",
+        "distribution_date": (START + dt.timedelta(days=i)).date().isoformat(),
+        "beneficiary": _person(rng),
+        "items": [
+            {
+                "items/product": code,
+                "items/quantity": str(rng.randint(1, 10)),
+                "items/unit": "units",
+            }
+            for code in rng.sample(sorted(DISTRIBUTION_PRODUCTS), 3)
+        ],
+    }
+
+
+ANSWERS = {
+    "household": household_answers,
+    "stock": stock_answers,
+    "contact": contact_answers,
+    "registration": registration_answers,
+    "distribution": distribution_answers,
+}
+
+
+def png(rgb, size=8):
+    """A small one-colour PNG (the households' photos)."""
+
+    def chunk(kind, data):
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + bytes(rgb) * size for _ in range(size))
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def registration_files(rng, i):
+    colour = (rng.randint(0, 255), rng.randint(0, 255), rng.randint(0, 255))
+    return {"photo": (f"household_{i}.png", png(colour), "image/png")}
+
+
+FILES = {"registration": registration_files}
 
 
 def seed_demo(fake, owner=None, count=20, seed=42):
-    """Create, deploy and fill the three demo forms; return ``{key: uid}``."""
+    """Create, deploy and fill the demo forms; return ``{key: uid}``."""
     rng = random.Random(seed)
     uids = {}
     for key in FORMS:
         uid = fake.create_asset(owner=owner, xlsform=xlsform(key), deploy=True)
         for i in range(count):
             when = START + dt.timedelta(days=i, hours=rng.randint(0, 9), minutes=rng.randint(0, 59))
+            files = FILES[key](rng, i) if key in FILES else None
             fake.add_submission(
-                uid, ANSWERS[key](rng, i), submitted_by=owner or fake.admin, submission_time=when
+                uid,
+                ANSWERS[key](rng, i),
+                submitted_by=owner or fake.admin,
+                submission_time=when,
+                attachments=files,
             )
         uids[key] = uid
     return uids

@@ -1,0 +1,209 @@
+"""Relations found by a chosen field (code, reference, barcode, email, XML
+id) and created when missing, before the core's by-name resolution."""
+
+import base64
+import io
+from collections import defaultdict
+
+from odoo import Command, api, models
+
+from ..kobo_kpi.errors import KoboError
+from ..kobo_kpi.submission import FileRef, Lines, Lookup, SubmissionRef
+
+MAX_FILE_BYTES = 25 * 1024 * 1024
+
+# never created from a form answer, whatever the rights
+NEVER_CREATED = ("res.users", "res.groups", "res.company")
+
+
+class KoboSubmission(models.Model):
+    _inherit = "kobo.submission"
+
+    @api.model
+    def _process_items(self, form, items):
+        this = self.with_context(kobo_mapping_id=form.mapping_id.id)
+        return super(KoboSubmission, this)._process_items(form, items)
+
+    def _kobo_lookup_env(self):
+        mapping = self.env["kobo.mapping"].browse(self.env.context.get("kobo_mapping_id"))
+        if mapping and hasattr(mapping.form_id, "_import_env"):  # the import user (safe imports)
+            return mapping.form_id._import_env()
+        return self.env
+
+    def _resolve_relations(self, plan, todo, outcomes):
+        todo = self._kobo_download_files(todo, outcomes)
+        wanted = defaultdict(set)
+
+        def special(value):
+            return isinstance(value, Lookup) and (value.by or value.create or value.ids)
+
+        def collect(vals):
+            for value in vals.values():
+                if special(value):
+                    wanted[value.model, value.by, value.create].update(value.names)
+                elif isinstance(value, Lines):
+                    for item in value.items:
+                        collect(item)
+
+        for _sub, vals in todo:
+            collect(vals)
+        if not wanted:
+            return super()._resolve_relations(plan, todo, outcomes)
+        found = {
+            key: self._kobo_find_by_field(*key, names, plan.aliases.get(key[0], {}))
+            for key, names in wanted.items()
+        }
+
+        def substitute(vals):
+            result = {}
+            for name, value in vals.items():
+                if special(value):
+                    ids = list(value.ids)
+                    table = found[value.model, value.by, value.create]
+                    for record_name in value.names:
+                        record_id = table.get(record_name)
+                        if not record_id:
+                            raise _Missing(self._kobo_missing_text(value, record_name))
+                        ids.append(record_id)
+                    value = [Command.set(ids)] if value.many else ids[0]
+                elif isinstance(value, Lines):
+                    value = Lines(value.model, [substitute(item) for item in value.items])
+                result[name] = value
+            return result
+
+        kept = []
+        for sub, vals in todo:
+            try:
+                kept.append((sub, substitute(vals)))
+            except _Missing as exc:
+                outcomes[sub.id] = ("error", exc.args[0], False)
+        return super()._resolve_relations(plan, kept, outcomes)
+
+    def _kobo_download_files(self, todo, outcomes):
+        """Replace the file answers (FileRef) by the files' content, fetched
+        with the KPI client's attachment download (one client, opened on the
+        first file)."""
+        clients = []
+
+        def get_client():
+            if not clients:
+                mapping = self.env["kobo.mapping"].browse(self.env.context.get("kobo_mapping_id"))
+                clients.append(mapping.form_id.server_id._get_client())
+            return clients[0]
+
+        kept = []
+        try:
+            for sub, vals in todo:
+                try:
+                    kept.append((sub, self._kobo_files_in(sub.payload, vals, get_client)))
+                except _Missing as exc:
+                    outcomes[sub.id] = ("error", exc.args[0], False)
+        finally:
+            for client in clients:
+                client.close()
+        return kept
+
+    def _kobo_files_in(self, payload, vals, get_client):
+        result = {}
+        for name, value in vals.items():
+            if isinstance(value, FileRef):
+                att = SubmissionRef.from_json(payload).find_attachment(
+                    value.filename, value.question_path
+                )
+                if att is None or not att.download_url:
+                    raise _Missing(
+                        self.env._(
+                            'Question "%(question)s": the file %(file)s is not among the '
+                            "submission's attachments.",
+                            question=value.question_path,
+                            file=value.filename,
+                        )
+                    )
+                buffer = io.BytesIO()
+                try:
+                    get_client().download_attachment(
+                        att.download_url, buffer, max_bytes=MAX_FILE_BYTES
+                    )
+                except KoboError as exc:
+                    raise _Missing(
+                        self.env._(
+                            'Question "%(question)s": the file %(file)s could not be downloaded '
+                            "(%(error)s); sync again later.",
+                            question=value.question_path,
+                            file=value.filename,
+                            error=exc,
+                        )
+                    ) from exc
+                value = base64.b64encode(buffer.getvalue())
+            elif isinstance(value, Lines):
+                value = Lines(
+                    value.model, [self._kobo_files_in(payload, i, get_client) for i in value.items]
+                )
+            result[name] = value
+        return result
+
+    def _kobo_missing_text(self, lookup, name):
+        Model = self.env[lookup.model]
+        by = Model._fields[lookup.by].string if lookup.by in Model._fields else lookup.by
+        if lookup.create:
+            return self.env._(
+                'Question "%(question)s": no %(model)s "%(name)s", and the import may not '
+                "create one.",
+                question=lookup.question_path,
+                model=Model._description,
+                name=name,
+            )
+        return self.env._(
+            'Question "%(question)s": no %(model)s with %(by)s "%(name)s".',
+            question=lookup.question_path,
+            model=Model._description,
+            by=by or self.env._("name"),
+            name=name,
+        )
+
+    def _kobo_find_by_field(self, model, by, create, names, aliases):
+        """{name: record id or None}, by the field ``by`` (the name when
+        empty), creating the missing ones with ``create`` where allowed."""
+        env = self._kobo_lookup_env()
+        # sudo: lookups read as the core's by-name lookups do
+        Model = env[model].sudo().with_context(active_test=True)
+        if by == "xmlid":
+            result = {}
+            for name in names:
+                res_model, res_id = (
+                    self.env["ir.model.data"]._xmlid_to_res_model_res_id(
+                        name, raise_if_not_found=False
+                    )
+                    if "." in name
+                    else (None, None)
+                )
+                result[name] = res_id if res_model == model else None
+        elif by:
+            result = dict.fromkeys(names)
+            for record in Model.search_fetch([(by, "in", list(names))], [by]):
+                result[str(record[by])] = result.get(str(record[by])) or record.id
+        else:
+            result = self._find_by_names(model, names, aliases)
+        missing = [name for name, record_id in result.items() if not record_id]
+        if create and missing and model not in NEVER_CREATED:
+            Creator = env[model].with_context(active_test=True)
+            if Creator.has_access("create"):
+                rec_name = Creator._rec_name or "name"
+                vals = []
+                for name in missing:
+                    values = {rec_name: aliases.get(name) or name}
+                    if by and by != "xmlid" and by in Creator._fields:
+                        values[by] = name
+                    vals.append(values)
+                try:
+                    with self.env.cr.savepoint():
+                        records = Creator.create(vals)
+                except Exception:  # left missing: each submission says so
+                    records = Creator.browse()
+                for name, record in zip(missing, records, strict=False):
+                    result[name] = record.id
+        return result
+
+
+class _Missing(Exception):
+    pass

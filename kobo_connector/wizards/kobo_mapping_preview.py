@@ -1,0 +1,259 @@
+from markupsafe import Markup, escape
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from ..kobo_kpi.errors import KoboError
+from ..kobo_kpi.submission import ConversionError, Lines, Lookup
+
+
+class KoboMappingPreview(models.TransientModel):
+    """What one stored submission would become through a mapping: built in
+    memory with ``new()``, never created (nothing written, no sequence used)."""
+
+    _name = "kobo.mapping.preview"
+    _description = "KoBo Mapping Preview"
+
+    mapping_id = fields.Many2one("kobo.mapping", required=True, ondelete="cascade")
+    form_id = fields.Many2one(related="mapping_id.form_id")
+    submission_id = fields.Many2one(
+        "kobo.submission",
+        string="Submission",
+        domain="[('form_id', '=', form_id)]",
+        help="The latest submission by default; choose another to preview it.",
+    )
+    result = fields.Html(compute="_compute_result", sanitize=False)
+
+    @api.model
+    def default_get(self, fields_list):
+        defaults = super().default_get(fields_list)
+        mapping = self.env["kobo.mapping"].browse(defaults.get("mapping_id"))
+        if mapping and not defaults.get("submission_id"):
+            defaults["submission_id"] = (
+                self.env["kobo.submission"]
+                .search(
+                    [("form_id", "=", mapping.form_id.id)],
+                    order="submission_time desc, id desc",
+                    limit=1,
+                )
+                .id
+            )
+        return defaults
+
+    @api.depends("mapping_id", "submission_id")
+    def _compute_result(self):
+        for wizard in self:
+            if not wizard.mapping_id:
+                wizard.result = False
+            elif wizard.submission_id:
+                wizard.result = wizard.mapping_id._kobo_preview_html(
+                    wizard.submission_id.payload or {}
+                )
+            else:
+                wizard.result = wizard._kobo_preview_latest_on_kobo()
+
+    def _kobo_preview_latest_on_kobo(self):
+        """No submission stored yet: the latest one on KoBo, read, not stored."""
+        form = self.mapping_id.form_id
+        try:
+            with form.server_id._get_client(max_retries=1) as client:
+                payload = next(
+                    iter(client.iter_submissions(form.asset_uid, sort={"_id": -1}, limit=1)), None
+                )
+        except (KoboError, UserError) as exc:
+            return Markup('<div class="alert alert-warning">%s</div>') % self.env._(
+                "No submission stored, and KoBo could not be asked for one: %(error)s", error=exc
+            )
+        if not payload:
+            return Markup("<p>%s</p>") % self.env._("The form has no submission yet.")
+        note = Markup('<p class="text-muted o_kobo_preview_from_kobo">%s</p>') % self.env._(
+            "The latest submission on KoBo (#%(id)s), not stored in Odoo yet.",
+            id=payload.get("_id"),
+        )
+        return note + self.mapping_id._kobo_preview_html(payload)
+
+
+class KoboMapping(models.Model):
+    _inherit = "kobo.mapping"
+
+    def action_preview(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Preview of %(mapping)s", mapping=self.name),
+            "res_model": "kobo.mapping.preview",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_mapping_id": self.id},
+        }
+
+    def _kobo_import_model(self):
+        form = self.form_id
+        if hasattr(form, "_import_env"):  # the import user's rights (safe-imports issue)
+            return form._import_env()[self.model_name]
+        # sudo: the import itself creates as superuser until the import user exists
+        return self.env[self.model_name].sudo()
+
+    def _kobo_preview(self, payload):
+        """{"lines": [(label, path, answer, value or None, error or None)],
+        "record": a new() record or None, "error": text or None}. Reads
+        only: relations are searched, the record is built in memory."""
+        self.ensure_one()
+        try:
+            plan = self._compile()
+        except (ValidationError, ConversionError) as exc:
+            return {"lines": [], "record": None, "error": str(exc.args[0] if exc.args else exc)}
+        Model = self._kobo_import_model()
+        rows = []
+
+        def walk(lines, data, model, prefix=""):
+            for line in lines:
+                label = model._fields[line.field].string
+                raw = data.get(line.path) if line.path else None
+                try:
+                    if raw in (None, "", []) and line.constant is not False:
+                        value = line.constant
+                    else:
+                        value = line.convert(raw)
+                except ConversionError as exc:
+                    rows.append((prefix + label, line.path, raw, None, str(exc)))
+                    continue
+                if isinstance(value, Lines):
+                    rows.append(
+                        (prefix + label, line.path, f"{len(value.items)} item(s)", "", None)
+                    )
+                    for index, item in enumerate(value.items, 1):
+                        walk(line.children, item, model.env[value.model], f"{label} {index} / ")
+                    continue
+                rows.append((prefix + label, line.path, raw, value, None))
+
+        walk(plan.lines, payload, Model)
+        result = {"lines": rows, "record": None, "error": None}
+        try:
+            vals = plan.values(payload)
+        except ConversionError as exc:
+            result["error"] = str(exc)
+            return result
+        item = _PreviewItem(payload)
+        outcomes = {}
+        Submission = (
+            self.env["kobo.submission"].with_env(Model.env).with_context(kobo_mapping_id=self.id)
+        )
+        resolved = Submission._resolve_relations(plan, [(item, vals)], outcomes)
+        if not resolved:
+            result["error"] = outcomes[item.id][1]
+            return result
+        try:
+            vals = self._kobo_complete_values(resolved[0][1])
+        except UserError as exc:
+            result["error"] = exc.args[0]
+            return result
+        result["record"] = Model.new(vals)
+        result["vals"] = vals
+        return result
+
+    def _kobo_preview_html(self, payload):
+        preview = self._kobo_preview(payload)
+        _ = self.env._
+        html = Markup(
+            '<table class="table table-sm o_kobo_preview_lines"><thead><tr>'
+            "<th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>"
+        ) % (_("Field"), _("Question"), _("Answer"), _("Value"))
+        for label, path, raw, value, error in preview["lines"]:
+            shown = (
+                Markup('<span class="text-danger">%s</span>') % error
+                if error
+                else _show_value(value)
+            )
+            html += Markup("<tr><td>%s</td><td><code>%s</code></td><td>%s</td><td>%s</td></tr>") % (
+                label,
+                path or _("(constant)"),
+                "" if raw is None else str(raw),
+                shown,
+            )
+        html += Markup("</tbody></table>")
+        if preview["error"]:
+            html += (
+                Markup('<div class="alert alert-danger o_kobo_preview_error">%s</div>')
+                % preview["error"]
+            )
+        record = preview["record"]
+        if record is not None:
+            html += Markup("<h4>%s</h4>") % _(
+                "The %(model)s as it would be created", model=record._description
+            )
+            html += _record_table(record, preview["vals"], self)
+        return html
+
+
+class _PreviewItem:
+    __slots__ = ("id", "payload", "ref", "res_id", "res_model", "state")
+
+    def __init__(self, payload):
+        self.id = "preview"
+        self.payload = payload
+        self.ref = None
+        self.res_id = 0
+        self.res_model = False
+        self.state = "pending"
+
+
+def _show_value(value):
+    if isinstance(value, Lookup):
+        return ", ".join(value.names)
+    if value is False or value is None:
+        return ""
+    return str(value)
+
+
+def _field_text(record, name):
+    field = record._fields[name]
+    value = record[name]
+    if field.type in ("many2one", "many2many"):
+        return ", ".join(value.mapped("display_name"))
+    if field.type == "selection":
+        return dict(field._description_selection(record.env)).get(value, value or "")
+    if field.type in ("binary", "image"):
+        return "(file)" if value else ""
+    return "" if value is False or value is None else str(value)
+
+
+def _record_table(record, vals, mapping):
+    names = [n for n in vals if n in record._fields]
+    for name in sorted(mapping._kobo_derived_fields(record._name)):
+        if name not in names and name in record._fields:
+            names.append(name)
+    html = Markup('<table class="table table-sm o_kobo_preview_record"><tbody>')
+    for name in names:
+        field = record._fields[name]
+        if field.type == "one2many":
+            lines = record[name]
+            sub_vals = {}
+            for command in vals.get(name) or ():
+                if (
+                    isinstance(command, (list, tuple))
+                    and len(command) == 3
+                    and isinstance(command[2], dict)
+                ):
+                    sub_vals.update(command[2])
+            cols = [n for n in sub_vals if n in lines._fields]
+            for extra in sorted(mapping._kobo_derived_fields(lines._name)):
+                if extra not in cols and extra in lines._fields:
+                    cols.append(extra)
+            inner = Markup('<table class="table table-sm o_kobo_preview_o2m"><thead><tr>')
+            for col in cols:
+                inner += Markup("<th>%s</th>") % lines._fields[col].string
+            inner += Markup("</tr></thead><tbody>")
+            for line in lines:
+                inner += Markup("<tr>")
+                for col in cols:
+                    inner += Markup("<td>%s</td>") % _field_text(line, col)
+                inner += Markup("</tr>")
+            inner += Markup("</tbody></table>")
+            html += Markup("<tr><th>%s</th><td>%s</td></tr>") % (field.string, inner)
+        else:
+            html += Markup("<tr><th>%s</th><td>%s</td></tr>") % (
+                field.string,
+                escape(_field_text(record, name)),
+            )
+    return html + Markup("</tbody></table>")

@@ -1,0 +1,1 @@
+from . import kobo_mapping, kobo_submission, stock_picking

@@ -1,0 +1,2 @@
+from . import test_stock_import
+from . import test_ui_stock_tour
