@@ -119,7 +119,7 @@ class KoboForm(models.Model):
         self.env["kobo.sync.request"].sudo().create(
             [{"form_id": form.id, "user_id": self.env.uid} for form in forms]
         )
-        self.env.ref("kobo_connector.ir_cron_kobo_import").sudo()._trigger()
+        forms._dispatch_sync()
         return self.env["kobo.server"]._notify(
             self.env._("Sync requested"),
             self.env._(
@@ -129,6 +129,12 @@ class KoboForm(models.Model):
             ),
             "info",
         )
+
+    def _dispatch_sync(self):
+        """Start importing these forms soon: wake the scheduled action. A hook:
+        kobo_connector_queue enqueues one job per form instead."""
+        # sudo: any user who may sync may wake the import cron (ir.cron is admin-only)
+        self.env.ref("kobo_connector.ir_cron_kobo_import").sudo()._trigger()
 
     # ------------------------------------------------------------------
     # The scheduled action
