@@ -16,7 +16,7 @@ if not hasattr(odoo_test_common, "SETATTR_SOURCES"):
     # Odoo 18 builds before mid-2025 lack the registry that queue_job's test
     # helpers append to (it only silences a warning about patched methods)
     odoo_test_common.SETATTR_SOURCES = {}
-from odoo.addons.queue_job.tests.common import trap_jobs  # noqa: E402
+from odoo.addons.queue_job.tests.common import trap_jobs
 
 SURVEY = [
     {"type": "text", "name": "name", "label": "Name"},
