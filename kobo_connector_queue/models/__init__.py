@@ -1,1 +1,2 @@
 from . import kobo_form
+from . import kobo_server

@@ -1,9 +1,10 @@
 """The one adapter between the queue jobs and kobo_connector's import engine.
 
-Every engine name the glue calls is here (and, on ``kobo.form``, the three
+Every engine name the glue calls is here (and, on ``kobo.form``, the four
 methods it overrides: ``_cron_import``, ``_cron_reconcile`` and the hooks
 ``_dispatch_sync`` and ``_sync_failed``), so that following a change of the
-engine's step API is a change of this file.
+engine's step API is a change of this file (``kobo.server._get_client`` is
+overridden too: in a job, the client waits less by itself).
 """
 
 from odoo.exceptions import UserError

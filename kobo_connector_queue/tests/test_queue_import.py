@@ -143,14 +143,15 @@ class TestQueueImport(KoboCase):
 
     def test_429_retries_the_job_after_retry_after(self):
         self.fake.add_submissions(self.uid0, [person(i) for i in range(3)])
-        # longer than the client's own retry budget: the job, not the worker, waits
-        self.fake.fail("/data/", 429, headers={"Retry-After": "120"}, times=None)
+        # longer than a job's client waits by itself: the job, not the worker, waits
+        self.fake.fail("/data/", 429, headers={"Retry-After": "30"}, times=None)
         with trap_jobs() as trap:
             error = self._job_raises(RetryableJobError)
         trap.assert_jobs_count(0)
-        self.assertEqual(error.seconds, 120)
+        self.assertEqual(error.seconds, 30)
+        self.assertEqual(len(self.fake.requests), 1, "no waiting in the worker")
         self.assertFalse(self._subs(), "nothing half-done")
-        self.assertIn("120", self.form.sync_error)
+        self.assertIn("30", self.form.sync_error)
         self.fake.clear_faults()
         with trap_jobs() as trap:
             self.form.with_user(SUPERUSER_ID)._kobo_job_step("import")
