@@ -191,7 +191,7 @@ class KoboForm(models.Model):
         self.env["kobo.sync.request"].sudo().create(
             [{"form_id": form.id, "user_id": self.env.uid} for form in forms]
         )
-        self.env.ref("kobo_connector.ir_cron_kobo_import").sudo()._trigger()
+        forms._dispatch_sync()
         return self.env["kobo.server"]._notify(
             self.env._("Sync requested"),
             self.env._(
@@ -204,9 +204,15 @@ class KoboForm(models.Model):
 
     def _sync_soon(self):
         """Poll these forms at the next cron call whatever their poll interval
-        (a push from KoBo, a user's request), and wake the cron."""
+        (a push from KoBo, a user's request), and start importing them."""
         # sudo: scheduling bookkeeping, also for a push received without a user
         self.sudo().filtered(lambda f: not f.throttle_count).write({"next_poll": False})
+        self._dispatch_sync()
+
+    def _dispatch_sync(self):
+        """Start importing these forms soon: wake the scheduled action. A hook:
+        kobo_connector_queue enqueues one job per form instead."""
+        # sudo: any user who may sync may wake the import cron (ir.cron is admin-only)
         self.env.ref("kobo_connector.ir_cron_kobo_import").sudo()._trigger()
 
     # ------------------------------------------------------------------

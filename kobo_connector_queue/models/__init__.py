@@ -1,0 +1,2 @@
+from . import kobo_form
+from . import kobo_server

@@ -1,0 +1,72 @@
+"""The one adapter between the queue jobs and kobo_connector's import engine.
+
+Every engine name the glue calls is here (and, on ``kobo.form``, the four
+methods it overrides: ``_cron_import``, ``_cron_reconcile`` and the hooks
+``_dispatch_sync`` and ``_sync_failed``), so that following a change of the
+engine's step API is a change of this file (``kobo.server._get_client`` is
+overridden too: in a job, the client waits less by itself).
+"""
+
+from odoo.exceptions import UserError
+
+from odoo.addons.kobo_connector.kobo_kpi import errors
+from odoo.addons.kobo_connector.models.kobo_form_sync import PAGE_SIZE
+
+STEPS = ("import", "reconcile")
+# KoBo's answers worth retrying later: 429 / 503 with Retry-After, other 5xx,
+# and the network (resets, timeouts, a server restarting)
+TRANSIENT = (errors.KoboThrottled, errors.KoboServerError, errors.KoboConnectionError)
+
+
+def import_form(form):
+    """The form in the environment its imports run as (the form's import
+    user); until that exists, the scheduled action's own (OdooBot)."""
+    env = form._import_env() if hasattr(form, "_import_env") else form.env
+    return form.with_env(env)
+
+
+def importable_forms(model):
+    return model.search(model._importable_domain())
+
+
+def is_importable(form):
+    return bool(form.filtered_domain(form._importable_domain()))
+
+
+def try_lock(form):
+    """The form's own lock (the real guard against two imports at once):
+    taken in the job's transaction, released by the step's commit."""
+    return form._try_lock()
+
+
+def run_step(form, step):
+    """Run one bounded, committed step of ``form``; return (done, remaining):
+    ``remaining`` > 0 means the step left work for a next one."""
+    if step == "import":
+        return form._sync_step(PAGE_SIZE)
+    # reconcile: today's engine does a whole form at once (the cron's loop body)
+    try:
+        with form.server_id._get_client() as client, form.env.cr.savepoint():
+            form._add_run_counts(form._reconcile(client))
+            form._finish_run()
+    except (errors.KoboError, UserError) as exc:
+        form._sync_failed(exc)
+    form._kobo_commit()
+    return 1, 0
+
+
+def error_message(form, exc):
+    """The sentence the form shows for ``exc``."""
+    if isinstance(exc, errors.KoboError):
+        return form.server_id._kobo_error_message(exc)
+    return exc.args[0]
+
+
+def retry_after(exc):
+    """KoBo's Retry-After in seconds, or None (the job function's pattern)."""
+    seconds = getattr(exc, "retry_after", None)
+    return None if seconds is None else max(1, round(seconds))
+
+
+def commit(form):
+    form._kobo_commit()
