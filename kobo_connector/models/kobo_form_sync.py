@@ -238,33 +238,44 @@ class KoboForm(models.Model):
         return (bool(self.sync_request_ids) or self.id in pushed) and not self.throttle_count
 
     @api.model
-    def _cron_import(self, limit=PAGE_SIZE):
-        """Import one bounded batch over the importable forms that are due
-        (forms with a pending request first, then the least recently served),
-        and tell the cron what remains so that it calls again."""
+    def _forms_to_import(self):
+        """The importable forms that are due, forms with a pending request
+        first, then the least recently served."""
         now = fields.Datetime.now()
         # pushes are recorded without touching the form's row (controllers/push.py)
         self.env.cr.execute("SELECT DISTINCT form_id FROM kobo_pending_push")
         pushed = {form_id for (form_id,) in self.env.cr.fetchall()}
         forms = self.search(self._importable_domain()).filtered(lambda f: f._is_due(now, pushed))
         requested = forms.filtered("sync_request_ids")
-        forms = requested + (forms - requested).sorted(
+        return requested + (forms - requested).sorted(
             lambda f: f.sync_step_date or fields.Datetime.to_datetime("1970-01-01")
         )
-        return self._serve(forms, lambda form, budget: form._sync_step(budget), limit)
 
     @api.model
-    def _cron_reconcile(self, limit=PAGE_SIZE):
-        """Reconcile the forms that are due (about once a day, or resuming a
-        reconciliation) in bounded steps, and tell the cron what remains."""
+    def _forms_to_reconcile(self):
+        """The importable forms due for reconciliation (about once a day, or
+        resuming one)."""
         now = fields.Datetime.now()
-        forms = self.search(self._importable_domain()).filtered(
+        return self.search(self._importable_domain()).filtered(
             lambda f: (
                 not f.last_reconcile
                 or f.last_reconcile <= now - RECONCILE_EVERY
                 or (f.reconcile_cursor and f.last_reconcile <= now - RECONCILE_RETRY)
             )
         )
+
+    @api.model
+    def _cron_import(self, limit=PAGE_SIZE):
+        """Import one bounded batch over the forms that are due, and tell the
+        cron what remains so that it calls again."""
+        forms = self._forms_to_import()
+        return self._serve(forms, lambda form, budget: form._sync_step(budget), limit)
+
+    @api.model
+    def _cron_reconcile(self, limit=PAGE_SIZE):
+        """Reconcile the forms that are due in bounded steps, and tell the
+        cron what remains."""
+        forms = self._forms_to_reconcile()
         return self._serve(forms, lambda form, budget: form._step_reconcile(budget), limit)
 
     @api.model

@@ -20,9 +20,9 @@ class KoboSubmission(models.Model):
     _inherit = "kobo.submission"
 
     @api.model
-    def _process_items(self, form, items):
+    def _process_items(self, form, items, plan=None):
         this = self.with_context(kobo_mapping_id=form.mapping_id.id)
-        return super(KoboSubmission, this)._process_items(form, items)
+        return super(KoboSubmission, this)._process_items(form, items, plan=plan)
 
     def _kobo_lookup_env(self):
         mapping = self.env["kobo.mapping"].browse(self.env.context.get("kobo_mapping_id"))

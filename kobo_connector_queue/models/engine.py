@@ -7,8 +7,6 @@ engine's step API is a change of this file (``kobo.server._get_client`` is
 overridden too: in a job, the client waits less by itself).
 """
 
-from odoo.exceptions import UserError
-
 from odoo.addons.kobo_connector.kobo_kpi import errors
 from odoo.addons.kobo_connector.models.kobo_form_sync import PAGE_SIZE
 
@@ -25,8 +23,14 @@ def import_form(form):
     return form.with_env(env)
 
 
-def importable_forms(model):
-    return model.search(model._importable_domain())
+def forms_to_import(model):
+    """The forms due for an import step (poll interval, requests, pushes)."""
+    return model._forms_to_import()
+
+
+def forms_to_reconcile(model):
+    """The forms due for a reconcile step."""
+    return model._forms_to_reconcile()
 
 
 def is_importable(form):
@@ -44,15 +48,7 @@ def run_step(form, step):
     ``remaining`` > 0 means the step left work for a next one."""
     if step == "import":
         return form._sync_step(PAGE_SIZE)
-    # reconcile: today's engine does a whole form at once (the cron's loop body)
-    try:
-        with form.server_id._get_client() as client, form.env.cr.savepoint():
-            form._add_run_counts(form._reconcile(client))
-            form._finish_run()
-    except (errors.KoboError, UserError) as exc:
-        form._sync_failed(exc)
-    form._kobo_commit()
-    return 1, 0
+    return form._step_reconcile(PAGE_SIZE)
 
 
 def error_message(form, exc):

@@ -45,14 +45,14 @@ class KoboForm(models.Model):
 
     @api.model
     def _cron_import(self, limit=engine.PAGE_SIZE):
-        forms = engine.importable_forms(self)
+        forms = engine.forms_to_import(self)
         forms._kobo_enqueue("import")
         self.env["ir.cron"]._notify_progress(done=len(forms), remaining=0)
         return 0, 0
 
     @api.model
-    def _cron_reconcile(self):
-        engine.importable_forms(self)._kobo_enqueue("reconcile")
+    def _cron_reconcile(self, limit=engine.PAGE_SIZE):
+        engine.forms_to_reconcile(self)._kobo_enqueue("reconcile")
 
     # ------------------------------------------------------------------
     # The job

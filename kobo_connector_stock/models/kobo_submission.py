@@ -46,24 +46,24 @@ class KoboSubmission(models.Model):
                         break
         return result
 
-    def _create_records(self, Model, creates, outcomes):
+    def _create_records(self, Model, creates, outcomes, made):
         mapping = self._kobo_mapping()
         if Model._name != "stock.picking" or not mapping:
-            return super()._create_records(Model, creates, outcomes)
+            return super()._create_records(Model, creates, outcomes, made)
         ready = []
         for sub, vals in creates:
             try:
                 ready.append((sub, mapping._kobo_complete_values(vals)))
             except UserError as exc:
                 outcomes[sub.id] = ("error", exc.args[0], False)
-        count = super()._create_records(Model, ready, outcomes)
+        count = super()._create_records(Model, ready, outcomes, made)
         self._kobo_after_import(mapping, Model, [sub for sub, _vals in ready], outcomes)
         return count
 
-    def _write_records(self, Model, writes, outcomes):
+    def _write_records(self, Model, writes, outcomes, made):
         mapping = self._kobo_mapping()
         if Model._name != "stock.picking" or not mapping:
-            return super()._write_records(Model, writes, outcomes)
+            return super()._write_records(Model, writes, outcomes, made)
         pickings = Model.browse([record_id for _sub, record_id, _vals in writes])
         closed = {
             picking.id: picking for picking in pickings if picking.state in ("done", "cancel")
@@ -87,7 +87,7 @@ class KoboSubmission(models.Model):
                 todo.append((sub, record_id, mapping._kobo_complete_values(vals)))
             except UserError as exc:
                 outcomes[sub.id] = ("error", exc.args[0], False)
-        count = super()._write_records(Model, todo, outcomes)
+        count = super()._write_records(Model, todo, outcomes, made)
         self._kobo_after_import(mapping, Model, [sub for sub, _r, _v in todo], outcomes)
         return count
 
