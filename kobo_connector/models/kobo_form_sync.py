@@ -8,9 +8,9 @@ unique (form, kobo_id) constraint is the last line of defence). When a form
 is caught up, edited submissions are pulled too (``meta/deprecatedID``
 exists and ``_uuid`` changed), then the requesters are notified.
 
-Records are created as the user running the import, with superuser rights
-(the mapping is configured by KoBo managers): OdooBot for the scheduled
-action, in the form's company.
+Records are written as the form's import user (``kobo.form._import_env()``:
+a real, limited user, never the superuser), in the form's company and time
+zone, whoever runs the import (OdooBot for the scheduled action).
 """
 
 import logging
@@ -116,9 +116,11 @@ class KoboForm(models.Model):
                 ),
                 "warning",
             )
+        # sudo: a KoBo User may ask for a sync; the request only names the form and the user
         self.env["kobo.sync.request"].sudo().create(
             [{"form_id": form.id, "user_id": self.env.uid} for form in forms]
         )
+        # sudo: waking the cron needs no right on ir.cron; the import runs as the import user
         self.env.ref("kobo_connector.ir_cron_kobo_import").sudo()._trigger()
         return self.env["kobo.server"]._notify(
             self.env._("Sync requested"),
