@@ -38,6 +38,7 @@ FLOOR_PREFIXES = (
     "base_import.",
     "bus.",
     "mail.",
+    "discuss.",
     "auth",
     "iap.",
     "web_",
@@ -55,7 +56,17 @@ FLOOR_PREFIXES = (
     "digest.",
 )
 # a relation to one of these is a security-relevant field
-SECURITY_MODEL_PREFIXES = ("ir.", "res.users", "res.groups", "res.company", "res.config", "auth")
+SECURITY_MODEL_PREFIXES = (
+    "ir.",
+    "res.users",
+    "res.groups",
+    "res.company",
+    "res.config",
+    "auth",
+    "mail.",
+    "discuss.",
+    "bus.",
+)
 SECURITY_FIELDS = {
     "id",
     "create_uid",
@@ -212,8 +223,8 @@ class KoboAllowedModel(models.Model):
             return refuse(self.env._("it is read-only"))
         if field.type not in MAPPABLE_TYPES:
             return refuse(self.env._("its type (%(type)s) is not supported", type=field.type))
-        if field.type == "one2many" and self._floor_error(field.comodel_name):
-            return refuse(self.env._("its lines are of a technical model"))
+        if field.type in ("one2many", "many2many") and self._floor_error(field.comodel_name):
+            return refuse(self.env._("it links to records of a technical model"))
         return None
 
     @api.model

@@ -2,6 +2,7 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools.sql import table_exists
 
 from odoo.addons.base.models.ir_model import FIELD_TYPES
 
@@ -192,21 +193,22 @@ class KoboMapping(models.Model):
     def _disable_gone(self, model_names=(), fields=(), reason="uninstall"):
         """Targets that disappear (a module uninstalled, a model taken off the
         allowlist): their mappings are kept, disabled, with the reason."""
+        if not table_exists(self.env.cr, self._table):  # this module's own uninstall
+            return
         # sudo: runs during an uninstall or an allowlist change, over all companies
         Mapping = self.sudo().with_context(active_test=False)
         mappings = Mapping.browse()
         if model_names:
             mappings |= Mapping.search([("model_name", "in", list(model_names))])
-        for model_name, field_name in fields:
-            mappings |= (
-                self.env["kobo.mapping.line"]
-                .sudo()
-                .search([("field_name", "=", field_name)])
-                .filtered(lambda line, m=model_name: line._target_model() == m)
-                .mapping_id
-            )
-            mappings |= Mapping.search(
-                [("model_name", "=", model_name), ("match_field_name", "=", field_name)]
+        keys = set(fields)
+        if keys:
+            names = list({name for _model, name in keys})
+            lines = self.env["kobo.mapping.line"].sudo().search([("field_name", "in", names)])
+            mappings |= lines.filtered(
+                lambda line: (line._target_model(), line.field_name) in keys
+            ).mapping_id
+            mappings |= Mapping.search([("match_field_name", "in", names)]).filtered(
+                lambda m: (m.model_name, m.match_field_name) in keys
             )
         message = (
             self.env._("Disabled: its target model was taken off the allowed models.")
