@@ -206,6 +206,8 @@ class KoboAllowedModel(models.Model):
             )
 
         name = field.name
+        if field.groups:
+            return refuse(self.env._("it is restricted to some groups"))
         if (
             name in SECURITY_FIELDS
             or name.startswith(SECURITY_FIELD_PREFIXES)
@@ -213,8 +215,6 @@ class KoboAllowedModel(models.Model):
             or (field.relational and field.comodel_name.startswith(SECURITY_MODEL_PREFIXES))
         ):
             return refuse(self.env._("it is security-relevant"))
-        if field.groups:
-            return refuse(self.env._("it is restricted to some groups"))
         if not field.store:
             return refuse(self.env._("it is not stored"))
         if field.compute and not field.inverse and field.readonly:
