@@ -21,6 +21,12 @@
         "views/kobo_mapping_views.xml",
         "views/kobo_server_views.xml",
         "views/kobo_menus.xml",
+        "data/kobo_push_data.xml",
+        "views/kobo_form_push_views.xml",
+        "views/kobo_submission_attachment_views.xml",
+        "views/kobo_import_action_views.xml",
+        "data/kobo_permission_data.xml",
+        "views/kobo_form_lifecycle_views.xml",
     ],
     "assets": {
         "web.assets_tests": ["kobo_connector/static/tests/tours/*.js"],

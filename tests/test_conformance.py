@@ -56,7 +56,7 @@ def kobo(request):
         "live",
         url,
         token,
-        share_user=os.environ.get("KOBO_SHARE_USER") or None,
+        share_user=os.environ.get("KOBO_SHARE_USER") or os.environ.get("KOBO_OTHER_USER") or None,
         password=os.environ.get("KOBO_PASSWORD") or None,
     )
     try:
@@ -374,6 +374,36 @@ def test_edit_submission(kobo):
     assert len(list(client.iter_submissions(uid))) == 2
 
 
+def test_submissions_by_ids_and_changes_listing(kobo):
+    """The engine's queries: ``_id $in`` (by ids, short URLs), and the
+    changes listing (edited, or submitted lately) keyset-paged on ``_id``."""
+    client = kobo.client
+    uid, _asset, instance_ids = deployed_form(kobo, "Conformance by ids", n=3)
+    subs = list(client.iter_submissions(uid))
+    ids = [s["_id"] for s in subs]
+    found = list(client.iter_submissions_by_ids(uid, [ids[2], ids[0], 10**9], fields=["_id"]))
+    assert [s["_id"] for s in found] == [ids[0], ids[2]]
+    assert all(SYSTEM_FIELDS <= set(s) and "full_name" not in s for s in found)
+    kobo.submit(
+        uid,
+        {"full_name": "Person 1 (edited)", "age": "42", "consent": "no", "hh/size": "5"},
+        deprecated_id=instance_ids[1],
+    )
+    edited = {"meta/deprecatedID": {"$exists": True}}
+    listing = {"_id": {"$gt": ids[0]}, **edited}
+    assert [s["_id"] for s in client.iter_submissions(uid, query=listing)] == [ids[1]]
+    since = min(s["_submission_time"] for s in subs)
+    recent = {"_submission_time": {"$gte": since}}
+    query = {"_id": {"$gt": ids[0]}, "$or": [edited, recent]}
+    changes = list(
+        client.iter_submissions(uid, query=query, fields=["_id", "_uuid"], sort={"_id": 1})
+    )
+    assert [s["_id"] for s in changes] == ids[1:]
+    future = {"_submission_time": {"$gte": "2999-01-01T00:00:00"}}
+    query = {"_id": {"$gt": 0}, "$or": [edited, future]}
+    assert [s["_id"] for s in client.iter_submissions(uid, query=query)] == [ids[1]]
+
+
 def test_validation_status(kobo):
     client = kobo.client
     uid, _asset, _ids = deployed_form(kobo, "Conformance validation", n=1)
@@ -523,3 +553,129 @@ def test_submission_form_lookup(kobo):
     assert reply.status_code == 404
     found = [s["_xform_id_string"] for s in kobo.client.iter_submissions(uid)]
     assert found == [uid, "elsewhere"]
+
+
+# ------------------------------------------------------------------ issue 12
+
+
+def test_validation_statuses_in_bulk(kobo):
+    """The after-import write-back: one call for several submissions; an id
+    that is not the form's refuses the whole call."""
+    client = kobo.client
+    uid, _asset, _ids = deployed_form(kobo, "Conformance bulk validation", n=3)
+    sids = sorted(s["_id"] for s in client.iter_submissions(uid))
+    answer = client.set_validation_statuses(uid, sids[:2], "validation_status_approved")
+    assert answer == {"detail": "2 submissions have been updated"}
+    statuses = {s["_id"]: s["_validation_status"] for s in client.iter_submissions(uid)}
+    assert [statuses[sid].get("uid") for sid in sids] == [
+        "validation_status_approved",
+        "validation_status_approved",
+        None,
+    ]
+    assert statuses[sids[0]]["by_whom"] == kobo.username
+    with pytest.raises(errors.KoboBadRequest):
+        client.set_validation_statuses(uid, [sids[2], 10**9], "validation_status_on_hold")
+    assert client.get_validation_status(uid, sids[2]) == {}
+    client.set_validation_statuses(uid, sids[:1], "")  # clears
+    assert client.get_validation_status(uid, sids[0]) == {}
+# ------------------------------------------------------------------ form life cycle
+
+
+def test_user_lookup(kobo):
+    """``users/<username>/`` answers any authenticated user; unknown → 404."""
+    me = kobo.client.get_user(kobo.username)
+    assert me["username"] == kobo.username
+    assert me["url"].rstrip("/").endswith(f"/api/v2/users/{kobo.username}")
+    assert set(me) >= {"url", "username", "date_joined"}
+    with pytest.raises(errors.KoboNotFound):
+        kobo.client.get_user("no-such-user-" + "x" * 12)
+
+
+def test_partial_submissions_and_owner_refusals(kobo):
+    user = kobo.share_user
+    if not user:
+        pytest.skip("KOBO_SHARE_USER not set: partial permissions not checked")
+    client = kobo.client
+    uid = kobo.new_form("Conformance partial", deploy=True)
+    assignable = {codename(p["url"]) for p in client.assignable_permissions(uid)}
+    assert "partial_submissions" in assignable and "discover_asset" not in assignable
+    row = client.assign_partial_submissions(
+        uid, user, ["view_submissions", "change_submissions"], [user, kobo.username]
+    )
+    assert codename(row["permission"]) == "partial_submissions"
+    assert row["label"]["default"] == "Act on submissions only from specific users"
+    partial = {codename(p["url"]): p["filters"] for p in row["partial_permissions"]}
+    flt = [{"_submitted_by": {"$in": [user, kobo.username]}}]
+    assert partial["view_submissions"] == flt and partial["change_submissions"] == flt
+    listed = [
+        r
+        for r in client.permission_assignments(uid)
+        if r["user"].rstrip("/").endswith(f"/users/{user}")
+    ]
+    assert "partial_submissions" in {codename(r["permission"]) for r in listed}
+    with pytest.raises(errors.KoboBadRequest, match="cannot be assigned explicitly"):
+        client.assign_permission(uid, user, "discover_asset")
+    with pytest.raises(errors.KoboBadRequest, match="Owner's permissions cannot be assigned"):
+        client.assign_permission(uid, kobo.username, "view_submissions")
+    owner_row = next(
+        r
+        for r in client.permission_assignments(uid)
+        if r["user"].rstrip("/").endswith(f"/users/{kobo.username}")
+    )
+    with pytest.raises(errors.KoboConflict, match="Owner's permissions cannot be deleted"):
+        client.revoke_permission(owner_row["url"])
+    with pytest.raises(errors.KoboBadRequest, match="Invalid hyperlink"):
+        client.assign_permission(uid, "no-such-user-" + "x" * 12, "view_asset")
+
+
+def test_hook_patch_xml_retry(kobo):
+    client = kobo.client
+    uid = kobo.new_form("Conformance hook retry", deploy=True)
+    with HookListener() as listener:
+        closed = listener.port  # closed again below: deliveries to it fail
+    hook = client.create_hook(
+        uid,
+        "Retry",
+        f"http://127.0.0.1:{closed}/down",
+        export_type="xml",
+        auth=("odoo", "pw-in-clear"),
+        subset_fields=["full_name"],
+    )
+    assert hook["export_type"] == "xml" and hook["auth_level"] == "basic_auth"
+    assert hook["settings"]["password"] == "pw-in-clear"  # KPI echoes it: keep no copy
+    assert hook["subset_fields"] == ["full_name"]
+    assert client.retry_hook(uid, hook["uid"]) == {
+        "detail": "No data to retry",
+        "pending_uids": [],
+    }  # 304: nothing failed yet
+    kobo.submit(uid, {"full_name": "Undelivered"})
+    failed = wait_for(lambda: client.hook_logs(uid, hook["uid"], status=0), HOOK_WAIT)
+    assert len(failed) == 1 and failed[0]["status_str"] == "failed"
+    last = client.last_hook_failure(uid, hook["uid"])
+    assert last["uid"] == failed[0]["uid"] and last["status"] == 0
+    assert client.get_hook(uid, hook["uid"])["failed_count"] == 1
+    off = client.set_hook_active(uid, hook["uid"], False)
+    assert off["active"] is False and off["name"] == "Retry"
+    with pytest.raises(errors.KoboBadRequest, match="Cannot retry on disabled hooks"):
+        client.retry_hook(uid, hook["uid"])
+    assert client.set_hook_active(uid, hook["uid"], True)["active"] is True
+    answer = client.retry_hook(uid, hook["uid"])
+    assert answer["detail"] == "Task successfully scheduled"
+    assert answer["pending_uids"] == [failed[0]["uid"]]
+    # the same log is delivered again (no new log), and ends failed again
+    retried = wait_for(
+        lambda: [x for x in client.hook_logs(uid, hook["uid"]) if x["status"] != 1], HOOK_WAIT
+    )
+    assert [x["uid"] for x in retried] == [failed[0]["uid"]]
+    assert retried[0]["status"] == 0
+    client.delete_hook(uid, hook["uid"])
+
+
+def test_delete_moves_to_trash(kobo):
+    uid = kobo.new_form("Conformance trash")
+    assert kobo.client.delete_asset(uid) is None
+    with pytest.raises(errors.KoboNotFound):
+        kobo.client.get_asset(uid)
+    assert uid not in {a["uid"] for a in kobo.client.iter_surveys()}
+    if kobo.fake:
+        assert uid in kobo.fake.store.trash

@@ -40,7 +40,7 @@ from .errors import (
     KoboTimeout,
 )
 
-__all__ = ["KpiClient", "normalize_server_url"]
+__all__ = ["KpiClient", "chunk_ids", "normalize_server_url"]
 
 _logger = logging.getLogger(__name__)
 
@@ -63,6 +63,8 @@ RETIRED_REPLACEMENT = "https://eu.kobotoolbox.org"
 IDEMPOTENT = frozenset({"GET", "HEAD", "DELETE", "PATCH", "PUT"})
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 MAX_REDIRECTS = 5
+# nginx in front of kf/eu refuses request lines over 8 kB: stay well under
+MAX_URL = 6000
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 STATUS_TEXT = {
     400: "KoBo refused the request",
@@ -123,6 +125,23 @@ def normalize_server_url(url):
         netloc += f":{port}"
     path = re.split(r"/api/v2(?:/|$)", parts.path, maxsplit=1)[0].rstrip("/")
     return urlunsplit((scheme, netloc, path, "", ""))
+
+
+def chunk_ids(ids, max_chars, max_items=1000):
+    """Split ``ids`` into lists whose ``{"_id":{"$in":[...]}}`` query, once
+    URL-encoded, takes at most ``max_chars`` characters (and at most
+    ``max_items`` ids: one page)."""
+    overhead = 60  # the encoded {"_id":{"$in":[ ]}} around the ids
+    chunk, size = [], overhead
+    for kobo_id in ids:
+        cost = len(str(kobo_id)) + 3  # digits and an encoded comma (%2C)
+        if chunk and (size + cost > max_chars or len(chunk) >= max_items):
+            yield chunk
+            chunk, size = [], overhead
+        chunk.append(kobo_id)
+        size += cost
+    if chunk:
+        yield chunk
 
 
 def _origin(url):
@@ -605,12 +624,38 @@ class KpiClient:
     def permission_assignments(self, uid):
         return self._request("GET", self._asset(uid, "permission-assignments"))
 
-    def assign_permission(self, uid, username, codename):
+    def _permission_url(self, codename):
+        return self._url(f"api/v2/permissions/{quote(codename, safe='')}/")
+
+    def get_user(self, username):
+        """``users/<username>/`` (any authenticated user may read it): raises
+        ``KoboNotFound`` when KoBo has no such user."""
+        return self._request("GET", f"api/v2/users/{quote(username, safe='')}/")
+
+    def assign_permission(self, uid, username, codename, partial_permissions=None):
+        """Grant ``codename`` to ``username`` (KPI adds the implied ones).
+        ``partial_permissions`` (for ``partial_submissions``) maps a submission
+        permission codename to its list of Mongo filters, e.g.
+        ``{"view_submissions": [{"_submitted_by": {"$in": ["alice"]}}]}``."""
         body = {
             "user": self._url(f"api/v2/users/{quote(username, safe='')}/"),
-            "permission": self._url(f"api/v2/permissions/{quote(codename, safe='')}/"),
+            "permission": self._permission_url(codename),
         }
+        if partial_permissions:
+            body["partial_permissions"] = [
+                {"url": self._permission_url(code), "filters": list(filters)}
+                for code, filters in partial_permissions.items()
+            ]
         return self._request("POST", self._asset(uid, "permission-assignments"), json=body)
+
+    def assign_partial_submissions(self, uid, username, codenames, submitted_by):
+        """One ``partial_submissions`` assignment: ``username`` may do each of
+        ``codenames`` (``view_submissions``, ``change_submissions``, …) only on
+        the submissions made by the users ``submitted_by``."""
+        users = list(submitted_by)
+        flt = {"_submitted_by": users[0] if len(users) == 1 else {"$in": users}}
+        partial = {code: [flt] for code in codenames}
+        return self.assign_permission(uid, username, "partial_submissions", partial)
 
     def revoke_permission(self, assignment_url_or_uid, uid=None):
         """Delete one assignment, given by its URL, or by its uid and the asset's."""
@@ -638,6 +683,15 @@ class KpiClient:
     def iter_submissions(self, uid, **kw):
         for results, _count, _next in self.iter_submission_pages(uid, **kw):
             yield from results
+
+    def iter_submissions_by_ids(self, uid, ids, *, fields=None, max_url=MAX_URL):
+        """The submissions with these ``_id``s that KoBo has, in ``_id`` order
+        per request, asked in as few GETs as keep each URL under ``max_url``."""
+        budget = max_url - len(self._url(self._asset(uid, "data"))) - 300  # other params
+        for chunk in chunk_ids(ids, budget):
+            yield from self.iter_submissions(
+                uid, query={"_id": {"$in": chunk}}, fields=fields, sort={"_id": 1}, limit=1000
+            )
 
     def get_submission(self, uid, submission_id):
         return self._request("GET", self._asset(uid, "data", submission_id))
@@ -711,12 +765,15 @@ class KpiClient:
         name,
         endpoint,
         *,
+        export_type="json",
         custom_headers=None,
         auth=None,
         subset_fields=None,
         active=True,
     ):
-        """Create a JSON REST service; ``auth`` is ``(username, password)``."""
+        """Create a REST service (``export_type`` ``json`` or ``xml``);
+        ``auth`` is ``(username, password)``. KoBo returns the password in
+        clear in ``settings``: callers keep no copy of the answer's settings."""
         settings = {"custom_headers": dict(custom_headers or {})}
         if auth:
             settings.update(username=auth[0], password=auth[1])
@@ -724,15 +781,76 @@ class KpiClient:
             "name": name,
             "endpoint": endpoint,
             "active": active,
-            "export_type": "json",
+            "export_type": export_type,
             "auth_level": "basic_auth" if auth else "no_auth",
             "settings": settings,
             "subset_fields": list(subset_fields or []),
         }
         return self._request("POST", self._asset(uid, "hooks"), json=body)
 
+    def get_hook(self, uid, hook_uid):
+        return self._request("GET", self._asset(uid, "hooks", hook_uid))
+
+    def update_hook(self, uid, hook_uid, **values):
+        """PATCH some fields of a REST service (``active``, ``name``, …)."""
+        return self._request("PATCH", self._asset(uid, "hooks", hook_uid), json=values)
+
+    def set_hook_active(self, uid, hook_uid, active):
+        """Enable or disable a REST service (a disabled one sends nothing)."""
+        return self.update_hook(uid, hook_uid, active=bool(active))
+
+    def retry_hook(self, uid, hook_uid):
+        """Retry every failed delivery of a REST service: ``{"detail",
+        "pending_uids"}``; KPI answers 304 (no body) when nothing failed,
+        returned here as an empty ``pending_uids``; a disabled hook → 400."""
+        url = self._url(self._asset(uid, "hooks", hook_uid, "retry"))
+        resp = self._send("PATCH", url, redirects_ok=True)
+        with resp:
+            if resp.status_code == 304:
+                return {"detail": "No data to retry", "pending_uids": []}
+            if 300 <= resp.status_code < 400:
+                raise self._error(resp, "PATCH", url)
+            body = _json_body(resp)
+        if not isinstance(body, dict):
+            raise self._not_json(resp, url)
+        body.setdefault("pending_uids", [])
+        return body
+
+    def retry_hook_log(self, uid, hook_uid, log_uid):
+        """Retry one delivery (one log) of a REST service."""
+        return self._request("PATCH", self._asset(uid, "hooks", hook_uid, "logs", log_uid, "retry"))
+
     def delete_hook(self, uid, hook_uid):
         self._request("DELETE", self._asset(uid, "hooks", hook_uid))
 
-    def hook_logs(self, uid, hook_uid):
-        return self._all(self._asset(uid, "hooks", hook_uid, "logs"))
+    def hook_logs(self, uid, hook_uid, status=None):
+        """Every delivery log of a REST service (``status``: 0 failed,
+        1 pending, 2 success)."""
+        params = {"status": status} if status is not None else None
+        return self._all(self._asset(uid, "hooks", hook_uid, "logs"), params)
+
+    def last_hook_failure(self, uid, hook_uid, limit=30):
+        """The latest failed delivery log of a REST service, or ``None``: one
+        request (one page of failed logs)."""
+        page = self._request(
+            "GET",
+            self._asset(uid, "hooks", hook_uid, "logs"),
+            params={"status": 0, "limit": limit},
+        )
+        logs = (page or {}).get("results") or [] if isinstance(page, dict) else []
+        return max(logs, key=lambda log: log.get("date_modified") or "", default=None)
+
+    # ------------------------------------------------------------------
+    # Validation statuses in bulk (issue 12: write-back after import)
+    # ------------------------------------------------------------------
+    def set_validation_statuses(self, uid, submission_ids, status_uid):
+        """Set the validation status of several submissions in one call (an
+        empty ``status_uid`` clears them). An id that is not the form's makes
+        KoBo refuse the whole call (400)."""
+        payload = {
+            "submission_ids": list(submission_ids),
+            "validation_status.uid": status_uid or "",
+        }
+        return self._request(
+            "PATCH", self._asset(uid, "data", "validation_statuses"), json={"payload": payload}
+        )

@@ -9,3 +9,10 @@ from . import (
     kobo_submission,
     kobo_sync_request,
 )
+from . import (
+    kobo_form_push,
+    kobo_import_action,
+    kobo_pending_push,
+    kobo_submission_attachment,
+)  # issue 12
+from . import kobo_permission, kobo_form_assignment, kobo_form_hook

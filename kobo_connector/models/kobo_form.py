@@ -1,15 +1,17 @@
+import json
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from markupsafe import Markup
 
 from odoo import Command, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 from ..kobo_kpi import errors
 from ..kobo_kpi.content import DEFAULT_LANGUAGE, parse_content
 
 _logger = logging.getLogger(__name__)
+TRASH_DAYS = 7  # KPI's default retention of deleted projects in its trash
 
 
 def kobo_datetime(value):
@@ -80,6 +82,11 @@ class KoboForm(models.Model):
     question_ids = fields.One2many("kobo.form.question", "form_id", string="Questions")
     question_count = fields.Integer(compute="_compute_question_count")
     last_refresh = fields.Datetime(string="Last Refreshed", readonly=True)
+    assignment_ids = fields.One2many("kobo.form.assignment", "form_id", string="Sharing")
+    hook_ids = fields.One2many("kobo.form.hook", "form_id", string="REST Services")
+    remote_lists_error = fields.Char(
+        readonly=True, help="Why the sharing or REST services could not be read from KoBo."
+    )
 
     _sql_constraints = [
         (
@@ -254,7 +261,9 @@ class KoboForm(models.Model):
                     )
                     failures.append((form, reason))
                 else:
-                    form.message_post(body=done_message)
+                    form.message_post(
+                        body=done_message(form) if callable(done_message) else done_message
+                    )
                     succeeded.append(form)
         finally:
             for client in clients.values():
@@ -343,10 +352,13 @@ class KoboForm(models.Model):
         )
 
     def action_refresh_from_kobo(self):
+        def refresh(form, client):
+            asset = client.get_asset(form.asset_uid)
+            form._refresh_remote_lists(client)
+            return asset
+
         return self._kobo_run(
-            self.env._("Refresh from KoBo"),
-            lambda form, client: client.get_asset(form.asset_uid),
-            self.env._("Refreshed from KoBo."),
+            self.env._("Refresh from KoBo"), refresh, self.env._("Refreshed from KoBo.")
         )
 
     def _kobo_rename(self, name):
@@ -378,6 +390,473 @@ class KoboForm(models.Model):
             "domain": [("form_id", "=", self.id)],
             "context": {"default_form_id": self.id, "search_default_answers": 1},
         }
+
+    # ------------------------------------------------------------------
+    # Sharing, REST services and the rest of the life cycle (managers only)
+    # ------------------------------------------------------------------
+    def _check_kobo_manager(self):
+        """Every action that changes KoBo is for KoBo managers: checked here,
+        on the server (RPC reaches any public method), not only by views."""
+        if not self.env.user.has_group("kobo_connector.group_kobo_manager"):
+            raise AccessError(self.env._("Only KoBo managers may change forms on KoBo."))
+        self.check_access("write")
+
+    def _kobo_call(self, title, call):
+        """``call()`` on KoBo; a KoBo error becomes a UserError with KoBo's message."""
+        try:
+            return call()
+        except errors.KoboError as exc:
+            reason = self.server_id[:1]._kobo_error_message(exc)
+            raise UserError(
+                self.env._("%(action)s: %(reason)s", action=title, reason=reason)
+            ) from exc
+
+    def _refresh_remote_lists(self, client):
+        self._refresh_sharing(client)
+        self._refresh_hooks(client)
+
+    def _refresh_sharing(self, client):
+        """Rebuild the Sharing tab from KoBo's permission assignments."""
+        self.ensure_one()
+        rows = client.permission_assignments(self.asset_uid)
+        owner = self.owner_username
+        labels = {p.codename: p.name for p in self.env["kobo.permission"].search([])}
+        vals = []
+        for row in rows if isinstance(rows, list) else []:
+            username = _last_part(row.get("user"))
+            label = row.get("label")
+            vals.append(
+                {
+                    "form_id": self.id,
+                    "url": row.get("url"),
+                    "username": username,
+                    "codename": _last_part(row.get("permission")),
+                    "label": label.get("default") if isinstance(label, dict) else label,
+                    "partial_filter": _partial_text(row.get("partial_permissions"), labels),
+                    "is_owner": bool(owner) and username == owner,
+                }
+            )
+        self._sync_lines(self.assignment_ids, "url", vals)
+
+    def _refresh_hooks(self, client):
+        """Rebuild the REST Services tab from KoBo: counts as KoBo keeps them,
+        the last failure's message from one log read per failing hook. The
+        hooks' ``settings`` (passwords, headers) are never copied."""
+        self.ensure_one()
+        try:
+            hooks = client.list_hooks(self.asset_uid)
+        except (errors.KoboForbidden, errors.KoboNotFound) as exc:
+            # REST services need "Edit form" and "View submissions" on KoBo
+            self.hook_ids.unlink()
+            self.remote_lists_error = self.env._(
+                "KoBo does not show this form's REST services to this server's account (%(reason)s).",
+                reason=exc.message,
+            )
+            return
+        vals = []
+        for hook in hooks:
+            failure = False
+            if hook.get("failed_count"):
+                log = client.last_hook_failure(self.asset_uid, hook["uid"])
+                if log:
+                    code = log.get("status_code")
+                    text = (log.get("message") or "").strip()[:500]
+                    failure = f"HTTP {code}: {text}" if code else text
+            vals.append(
+                {
+                    "form_id": self.id,
+                    "hook_uid": hook["uid"],
+                    "name": hook.get("name") or hook["uid"],
+                    "endpoint": hook.get("endpoint"),
+                    "active_on_kobo": bool(hook.get("active")),
+                    "export_type": hook.get("export_type")
+                    if hook.get("export_type") in ("json", "xml")
+                    else False,
+                    "auth_level": hook.get("auth_level")
+                    if hook.get("auth_level") in ("no_auth", "basic_auth")
+                    else False,
+                    "subset_fields": ", ".join(hook.get("subset_fields") or []) or False,
+                    "success_count": hook.get("success_count") or 0,
+                    "failed_count": hook.get("failed_count") or 0,
+                    "pending_count": hook.get("pending_count") or 0,
+                    "last_failure": failure,
+                }
+            )
+        self._sync_lines(self.hook_ids, "hook_uid", vals)
+        self.remote_lists_error = False
+
+    def _sync_lines(self, lines, key, vals_list):
+        """Make ``lines`` match ``vals_list`` (KoBo's list), by ``key``:
+        update the known ones in place, create the new, drop the gone."""
+        known = {line[key]: line for line in lines}
+        to_create = []
+        for vals in vals_list:
+            line = known.pop(vals[key], None)
+            if line:
+                line.write(vals)
+            else:
+                to_create.append(vals)
+        lines.browse([line.id for line in known.values()]).unlink()
+        lines.create(to_create)
+
+    def action_refresh_remote_lists(self):
+        """Refresh the Sharing and REST Services tabs from KoBo."""
+        self.ensure_one()
+        self._check_kobo_manager()
+        title = self.env._("Refresh from KoBo")
+        with self.server_id._get_client() as client:
+            self._kobo_call(title, lambda: self._refresh_remote_lists(client))
+        return self.server_id._notify(
+            title, self.env._("Sharing and REST services read from KoBo."), "success"
+        )
+
+    def _kobo_share(self, username, permissions, submitted_by=()):
+        """Give ``username`` the ``permissions`` (kobo.permission records) on
+        every form of ``self``; with ``submitted_by`` (usernames), the
+        submission permissions cover only those users' submissions (one
+        ``partial_submissions`` assignment). The user is looked up on each
+        KoBo server before anything is assigned. Each form is reported."""
+        self._check_kobo_manager()
+        username = (username or "").strip()
+        title = self.env._("Share on KoBo")
+        if not username or not permissions:
+            raise UserError(self.env._("Enter a KoBo username and choose at least one permission."))
+        for server in self.server_id:
+            with server._get_client() as client:
+                try:
+                    client.get_user(username)
+                except errors.KoboNotFound as exc:
+                    raise UserError(
+                        self.env._(
+                            "There is no KoBo user named %(user)s on %(server)s.",
+                            user=username,
+                            server=server.name,
+                        )
+                    ) from exc
+                except errors.KoboError as exc:
+                    raise UserError(server._kobo_error_message(exc)) from exc
+        labels = {p.codename: p.name for p in permissions}
+        submitted_by = [u for u in dict.fromkeys(u.strip() for u in submitted_by) if u]
+        partial = [
+            p.codename
+            for p in permissions
+            if submitted_by and p.on_submissions and p.codename != "add_submissions"
+        ]
+        direct = [c for c in labels if c not in partial]
+        notes = {}
+
+        def share(form, client):
+            asset = client.get_asset(form.asset_uid, exclude=("content", "analysis_form_json"))
+            assignable = {
+                _last_part(p.get("url")) for p in asset.get("assignable_permissions") or ()
+            }
+            wanted = direct + (["partial_submissions"] if partial else [])
+            refused = [labels.get(c, c) for c in wanted if c not in assignable]
+            if refused:
+                raise UserError(
+                    self.env._(
+                        "KoBo does not let %(permissions)s be given on %(form)s.",
+                        permissions=", ".join(refused),
+                        form=form.name,
+                    )
+                )
+            current = {
+                _last_part(r.get("permission"))
+                for r in client.permission_assignments(form.asset_uid)
+                if _last_part(r.get("user")) == username
+            }
+            given, had = [], []
+            for code in direct:
+                if code in current:
+                    had.append(labels[code])
+                    continue
+                client.assign_permission(form.asset_uid, username, code)
+                given.append(labels[code])
+            if partial:
+                client.assign_partial_submissions(form.asset_uid, username, partial, submitted_by)
+                given.append(
+                    self.env._(
+                        "%(permissions)s only on the submissions of %(users)s",
+                        permissions=", ".join(labels[c] for c in partial),
+                        users=", ".join(submitted_by),
+                    )
+                )
+            form._refresh_sharing(client)
+            lines = []
+            if given:
+                lines.append(
+                    self.env._(
+                        "Shared on KoBo with %(user)s: %(permissions)s.",
+                        user=username,
+                        permissions="; ".join(given),
+                    )
+                )
+            if had:
+                lines.append(
+                    self.env._(
+                        "%(user)s already had: %(permissions)s.",
+                        user=username,
+                        permissions=", ".join(had),
+                    )
+                )
+            notes[form.id] = " ".join(lines)
+            return None
+
+        return self._kobo_run(title, share, lambda form: notes[form.id])
+
+    def _kobo_add_hook(
+        self,
+        name,
+        endpoint,
+        *,
+        export_type="json",
+        auth=None,
+        subset_fields=None,
+        custom_headers=None,
+        active=True,
+    ):
+        """Add a REST service to this form on KoBo and return its
+        ``kobo.form.hook``. ``auth`` is ``(username, password)``: the password
+        (like ``custom_headers``) goes to KoBo only, Odoo keeps no copy of it,
+        nor of KoBo's answer, which echoes it in clear."""
+        self.ensure_one()
+        self._check_kobo_manager()
+        title = self.env._("Add REST service")
+        with self.server_id._get_client() as client:
+            answer = self._kobo_call(
+                title,
+                lambda: client.create_hook(
+                    self.asset_uid,
+                    name,
+                    endpoint,
+                    export_type=export_type,
+                    auth=auth,
+                    subset_fields=subset_fields,
+                    custom_headers=custom_headers,
+                    active=active,
+                ),
+            )
+            hook_uid = answer["uid"]
+            del answer  # holds the password in clear
+            self._kobo_call(title, lambda: self._refresh_hooks(client))
+            self._kobo_call(title, lambda: self._refresh_from_kobo(client))
+        self.message_post(
+            body=self.env._(
+                "REST service %(name)s added on KoBo: %(format)s to %(endpoint)s.",
+                name=name,
+                format=export_type.upper(),
+                endpoint=endpoint,
+            )
+        )
+        return self.hook_ids.filtered(lambda h: h.hook_uid == hook_uid)
+
+    @api.model
+    def _kobo_form_from_uid(self, server, client, uid):
+        """The kobo.form of ``uid`` on ``server`` (created if new), read from KoBo."""
+        form = self.with_context(active_test=False).search(
+            [("server_id", "=", server.id), ("asset_uid", "=", uid)], limit=1
+        )
+        asset = client.get_asset(uid)
+        if not form:
+            form = self.create(
+                dict(self._values_from_asset(asset), server_id=server.id, asset_uid=uid)
+            )
+        form._refresh_from_kobo(client, asset=asset)
+        form._refresh_remote_lists(client)
+        return form
+
+    @api.model
+    def _kobo_upload_xlsform(self, server, data, filename, name=None):
+        """Import an XLSForm on ``server`` as a new KoBo form (the import polled
+        to its end) and return its kobo.form, read from KoBo."""
+        self._check_kobo_manager()
+        title = self.env._("Upload XLSForm")
+        with server._get_client() as client:
+            uid = self._kobo_call(
+                title, lambda: client.import_xlsform(data, filename, name=name, poll_interval=0.5)
+            )
+            form = self._kobo_call(title, lambda: self._kobo_form_from_uid(server, client, uid))
+        form.message_post(
+            body=self.env._("Uploaded to KoBo from %(file)s (not deployed yet).", file=filename)
+        )
+        return form
+
+    def _replace_impact(self, questions):
+        """Mapping lines whose question disappears from, or changes type in,
+        ``questions`` (XPath → type, from the local XLSForm check): one line
+        of text each."""
+        self.ensure_one()
+        catalogue = {q.xpath: q.type for q in self.with_context(active_test=False).question_ids}
+        lines = self.env["kobo.mapping.line"].search(
+            [("mapping_id.form_id", "=", self.id), ("question_path", "!=", False)]
+        )
+        out = []
+        for line in lines:
+            path, new = line.question_path, questions.get(line.question_path)
+            field = line.field_id.field_description or ""
+            if new is None:
+                out.append(
+                    self.env._(
+                        "%(question)s → %(field)s: the question disappears",
+                        question=path,
+                        field=field,
+                    )
+                )
+            elif catalogue.get(path) and catalogue[path].split()[0] != new:
+                out.append(
+                    self.env._(
+                        "%(question)s → %(field)s: its type changes from %(old)s to %(new)s",
+                        question=path,
+                        field=field,
+                        old=catalogue[path],
+                        new=new,
+                    )
+                )
+        return out
+
+    def _kobo_replace(self, data, filename, redeploy=False):
+        """Replace the form's content on KoBo from an XLSForm (same form,
+        submissions kept); redeploy it when asked and deployed."""
+        self.ensure_one()
+        self._check_kobo_manager()
+        title = self.env._("Replace from XLSForm")
+        with self.server_id._get_client() as client:
+            self._kobo_call(
+                title,
+                lambda: client.import_xlsform(
+                    data, filename, destination_uid=self.asset_uid, poll_interval=0.5
+                ),
+            )
+            self._kobo_call(title, lambda: self._refresh_from_kobo(client))
+        self.message_post(
+            body=self.env._(
+                "Content replaced on KoBo from %(file)s; submissions kept.", file=filename
+            )
+        )
+        if redeploy and self.needs_redeploy and self.deployment_status == "deployed":
+            return self.action_redeploy()
+        message = self.env._("%(form)s has the new content on KoBo.", form=self.name)
+        if self.needs_redeploy:
+            message += " " + self.env._("Data collectors get it after Redeploy.")
+        return self.server_id._notify(title, message, "success")
+
+    def _kobo_clone(self, name):
+        """Clone the form on KoBo (latest version) as a new, undeployed form."""
+        self.ensure_one()
+        self._check_kobo_manager()
+        title = self.env._("Clone")
+        with self.server_id._get_client() as client:
+            clone = self._kobo_call(title, lambda: client.clone(self.asset_uid, name))
+            new = self._kobo_call(
+                title, lambda: self._kobo_form_from_uid(self.server_id, client, clone["uid"])
+            )
+        self.message_post(body=self.env._("Cloned on KoBo as %(name)s (not deployed).", name=name))
+        new.message_post(body=self.env._("Cloned on KoBo from %(form)s.", form=self.name))
+        return new
+
+    def _kobo_delete(self):
+        """Delete the form on KoBo: KPI moves it and its submissions to its
+        trash (purged after its retention, 7 days by default). The Odoo form
+        is archived; records imported from it are untouched."""
+        self.ensure_one()
+        self._check_kobo_manager()
+        title = self.env._("Delete on KoBo")
+        with self.server_id._get_client() as client:
+            self._kobo_call(title, lambda: client.delete_asset(self.asset_uid))
+        purge = fields.Date.context_today(self) + timedelta(days=TRASH_DAYS)
+        message = self.env._(
+            "Deleted on KoBo with its %(count)s submissions: KoBo keeps them in its trash, where "
+            "a KoBo administrator can restore them, and purges them after its retention period "
+            "(%(days)s days by default: around %(date)s). Records imported into Odoo are untouched.",
+            count=self.submission_count,
+            days=TRASH_DAYS,
+            date=fields.Date.to_string(purge),
+        )
+        self.message_post(body=message)
+        self.write({"active": False, "gone_from_kobo": True})
+        return self.server_id._notify(title, message, "success", sticky=True)
+
+    def _open_wizard(self, model, name, context=None):
+        self._check_kobo_manager()
+        return {
+            "type": "ir.actions.act_window",
+            "name": name,
+            "res_model": model,
+            "view_mode": "form",
+            "target": "new",
+            "context": dict(context or {}),
+        }
+
+    def action_open_share_wizard(self):
+        return self._open_wizard(
+            "kobo.form.share.wizard",
+            self.env._("Share on KoBo"),
+            {"default_form_ids": self.ids},
+        )
+
+    @api.model
+    def _action_open_upload_wizard(self, server=None):
+        """Upload XLSForm (menu entry, and the servers' Actions menu)."""
+        server = server or self.env["kobo.server"].search([], limit=1)
+        return self._open_wizard(
+            "kobo.form.upload.wizard",
+            self.env._("Upload XLSForm"),
+            {"default_server_id": server.id},
+        )
+
+    def action_open_replace_wizard(self):
+        self.ensure_one()
+        return self._open_wizard(
+            "kobo.form.upload.wizard",
+            self.env._("Replace from XLSForm"),
+            {"default_form_id": self.id, "default_server_id": self.server_id.id},
+        )
+
+    def action_open_clone_wizard(self):
+        self.ensure_one()
+        return self._open_wizard(
+            "kobo.form.clone.wizard",
+            self.env._("Clone on KoBo"),
+            {
+                "default_form_id": self.id,
+                "default_name": self.env._("Copy of %(name)s", name=self.name),
+            },
+        )
+
+    def action_open_delete_wizard(self):
+        self.ensure_one()
+        return self._open_wizard(
+            "kobo.form.delete.wizard", self.env._("Delete on KoBo"), {"default_form_id": self.id}
+        )
+
+    def action_open_hook_wizard(self):
+        self.ensure_one()
+        return self._open_wizard(
+            "kobo.form.hook.wizard", self.env._("Add a REST service"), {"default_form_id": self.id}
+        )
+
+
+def _last_part(url):
+    """``alice`` from ``…/api/v2/users/alice/`` (a codename from a permission URL)."""
+    return (url or "").rstrip("/").rsplit("/", 1)[-1]
+
+
+def _partial_text(partials, labels):
+    """KoBo's partial permissions as one line: ``View submissions: alice, bob``."""
+    out = []
+    for partial in partials or ():
+        users = []
+        for flt in partial.get("filters") or ():
+            value = flt.get("_submitted_by") if isinstance(flt, dict) else None
+            if isinstance(value, str):
+                users.append(value)
+            elif isinstance(value, dict) and isinstance(value.get("$in"), list):
+                users += [str(u) for u in value["$in"]]
+            else:
+                users.append(json.dumps(flt))
+        code = _last_part(partial.get("url"))
+        out.append(f"{labels.get(code, code)}: {', '.join(users)}")
+    return "; ".join(out) or False
 
 
 def _translations(labels, languages):

@@ -1,12 +1,43 @@
 """Pulling submissions of a form from KoBo into Odoo records.
 
-Each step imports one page of new submissions (KoBo's ``_id`` above the
-form's cursor) under a per-form advisory lock, stores them raw, maps them,
-advances the cursor and commits: the cursor only ever moves with committed
-work, so a crash at any point loses nothing and duplicates nothing (the
-unique (form, kobo_id) constraint is the last line of defence). When a form
-is caught up, edited submissions are pulled too (``meta/deprecatedID``
-exists and ``_uuid`` changed), then the requesters are notified.
+The step API (what the scheduled actions call, and what job runners wrap):
+
+``form._step_new(limit)``
+    Import at most ``limit`` submissions newer than the form's cursor
+    (``_id`` > ``sync_cursor``, sorted): stored raw, mapped, the cursor moved
+    past them. While the page is mapped, the next one is fetched in one
+    background thread (network only), so KoBo's page latency is not paid
+    between steps.
+``form._step_edits(limit)``
+    One page of the "changes" listing (keyset on ``edit_cursor``): the
+    edited submissions (``meta/deprecatedID`` exists) and those submitted in
+    the last ``kobo_connector.recheck_window`` minutes (default 60) among
+    the newest 1,000 stored (and the gaps between them), only
+    ``_id``/``_uuid``. Stored ones whose ``_uuid`` changed are pulled again
+    (edits); listed ones below the cursor that Odoo lacks are pulled (they
+    became visible on KoBo out of ``_id`` order). When the listing is done,
+    the run is finished: result posted, requesters notified, next poll set.
+``form._step_reconcile(limit)``
+    One page of the complete comparison (keyset on ``reconcile_cursor``):
+    every ``_id``/``_uuid`` on KoBo against what Odoo stored; edits and gaps
+    pulled; a stored submission missing from the listing is marked *deleted*
+    only when a direct ``_id $in`` query confirms it is gone.
+``form._sync_step(limit)``
+    ``_step_new``, then ``_step_edits`` once the form is caught up.
+
+Each step returns ``(done, remaining)``; it runs under the form's advisory
+lock (``(0, 1)`` when another step holds it), reads its cursor under the
+lock, works inside a savepoint and commits (``_kobo_commit``): a cursor only
+moves with committed work, so a crash at any point loses nothing and
+duplicates nothing. Any failure of a step (KoBo, mapping, database) rolls
+back that step only, is recorded on that form (``sync_error``, requesters
+notified) and never stops another form.
+
+A caught-up form is polled at most once per ``kobo_connector.poll_interval``
+minutes (default 10); a throttled one (429) waits for KoBo's Retry-After,
+doubled on each new refusal. A requested sync (``kobo.sync.request``) and
+``form._sync_soon()`` (for pushes) are never delayed by the interval (only
+by a running Retry-After).
 
 Records are written as the form's import user (``kobo.form._import_env()``:
 a real, limited user, never the superuser), in the form's company and time
@@ -14,7 +45,11 @@ zone, whoever runs the import (OdooBot for the scheduled action).
 """
 
 import logging
+import time
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
 
+import psycopg2
 from markupsafe import Markup
 
 from odoo import api, fields, models
@@ -22,11 +57,33 @@ from odoo.exceptions import UserError
 from odoo.modules import module as odoo_module
 
 from ..kobo_kpi import errors
+from ..kobo_kpi.prefetch import Prefetcher
 
 _logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 1000
 LOCK_NAMESPACE = 0x6B6F626F  # "kobo": advisory locks of form syncs
+CALL_SECONDS = 60  # a cron call starts no new step after this (limit_time_real is 120 s)
+RECONCILE_EVERY = timedelta(hours=20)  # a form is reconciled about once a day
+RECONCILE_RETRY = timedelta(hours=1)  # a reconcile that failed resumes after this
+MAX_BACKOFF = 3600  # seconds
+RECHECK = PAGE_SIZE  # the re-read window covers at most this many stored submissions
+DEFAULTS = {"poll_interval": 10, "recheck_window": 60}  # minutes
+# one page fetched ahead per form, shared by the steps of this process
+PREFETCH = Prefetcher()
+
+
+def _first_page(client, uid, **kw):
+    """(results, count) of the first page of a ``/data/`` query (no ORM);
+    without KoBo's count, a ``next`` link still says that more remain."""
+    pages = client.iter_submission_pages(uid, **kw)
+    try:
+        results, count, nxt = next(pages, ([], 0, None))
+    finally:
+        pages.close()
+    if not isinstance(count, int):
+        count = len(results) + (1 if nxt else 0)
+    return results, count
 
 
 class KoboForm(models.Model):
@@ -59,6 +116,21 @@ class KoboForm(models.Model):
     run_updated = fields.Integer(readonly=True, copy=False)
     run_errors = fields.Integer(readonly=True, copy=False)
     sync_request_ids = fields.One2many("kobo.sync.request", "form_id")
+    next_poll = fields.Datetime(
+        readonly=True,
+        copy=False,
+        help="A caught-up form is asked for news again from this time on (poll interval, or "
+        "KoBo's Retry-After when it throttled us). A sync request does not wait for it.",
+    )
+    throttle_count = fields.Integer(readonly=True, copy=False)
+    edit_cursor = fields.Integer(
+        readonly=True, copy=False, help="Where the listing of edited submissions resumes."
+    )
+    reconcile_cursor = fields.Integer(
+        readonly=True, copy=False, help="Where the reconciliation with KoBo resumes."
+    )
+    reconcile_counts = fields.Json(readonly=True, copy=False)
+    last_reconcile = fields.Datetime(readonly=True, copy=False)
 
     @api.depends("mapping_ids.enabled")
     def _compute_mapping_id(self):
@@ -132,26 +204,82 @@ class KoboForm(models.Model):
             "info",
         )
 
+    def _sync_soon(self):
+        """Poll these forms at the next cron call whatever their poll interval
+        (a push from KoBo, a user's request), and wake the cron."""
+        # sudo: scheduling bookkeeping, also for a push received without a user
+        self.sudo().filtered(lambda f: not f.throttle_count).write({"next_poll": False})
+        self.env.ref("kobo_connector.ir_cron_kobo_import").sudo()._trigger()
+
     # ------------------------------------------------------------------
-    # The scheduled action
+    # The scheduled actions
     # ------------------------------------------------------------------
     @api.model
+    def _kobo_param(self, name):
+        """A setting in minutes (``kobo_connector.<name>``), 0 or more."""
+        # sudo: a plain setting of this module, read by the import
+        value = self.env["ir.config_parameter"].sudo().get_param(f"kobo_connector.{name}")
+        if value in (None, False, ""):
+            return DEFAULTS[name]
+        try:
+            return max(0, int(value))
+        except (TypeError, ValueError):
+            return DEFAULTS[name]
+
+    def _is_due(self, now, pushed=()):
+        """Not polled within the interval, requested, or pushed by KoBo; never
+        while KoBo's Retry-After runs."""
+        if not self.next_poll or self.next_poll <= now:
+            return True
+        return (bool(self.sync_request_ids) or self.id in pushed) and not self.throttle_count
+
+    @api.model
     def _cron_import(self, limit=PAGE_SIZE):
-        """Import one bounded batch over all importable forms (forms with a
-        pending request first, then the least recently served), and tell the
-        cron what remains so that it calls again."""
-        forms = self.search(self._importable_domain())
+        """Import one bounded batch over the importable forms that are due
+        (forms with a pending request first, then the least recently served),
+        and tell the cron what remains so that it calls again."""
+        now = fields.Datetime.now()
+        # pushes are recorded without touching the form's row (controllers/push.py)
+        self.env.cr.execute("SELECT DISTINCT form_id FROM kobo_pending_push")
+        pushed = {form_id for (form_id,) in self.env.cr.fetchall()}
+        forms = self.search(self._importable_domain()).filtered(lambda f: f._is_due(now, pushed))
         requested = forms.filtered("sync_request_ids")
         forms = requested + (forms - requested).sorted(
             lambda f: f.sync_step_date or fields.Datetime.to_datetime("1970-01-01")
         )
+        return self._serve(forms, lambda form, budget: form._sync_step(budget), limit)
+
+    @api.model
+    def _cron_reconcile(self, limit=PAGE_SIZE):
+        """Reconcile the forms that are due (about once a day, or resuming a
+        reconciliation) in bounded steps, and tell the cron what remains."""
+        now = fields.Datetime.now()
+        forms = self.search(self._importable_domain()).filtered(
+            lambda f: (
+                not f.last_reconcile
+                or f.last_reconcile <= now - RECONCILE_EVERY
+                or (f.reconcile_cursor and f.last_reconcile <= now - RECONCILE_RETRY)
+            )
+        )
+        return self._serve(forms, lambda form, budget: form._step_reconcile(budget), limit)
+
+    @api.model
+    def _serve(self, forms, step, limit):
+        """Give each form one step until ``limit`` submissions or
+        ``CALL_SECONDS`` are spent; one form's failure never stops the others."""
+        started = time.monotonic()
         done = remaining = 0
         for form in forms:
-            if done >= limit:
+            if done >= limit or time.monotonic() - started > CALL_SECONDS:
                 remaining += 1  # not served this time: at least one more call
                 continue
-            imported, left = form._sync_step(min(PAGE_SIZE, limit - done))
-            done += imported
+            try:
+                served, left = step(form, min(PAGE_SIZE, limit - done))
+            except Exception:  # the last guard: steps record their own failures
+                _logger.exception("KoBo form %s: step failed", form.asset_uid)
+                self._kobo_rollback()
+                served, left = 0, 0
+            done += served
             remaining += left
         self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
         return done, remaining
@@ -162,139 +290,270 @@ class KoboForm(models.Model):
         if not odoo_module.current_test:
             self.env.cr.commit()  # pylint: disable=invalid-commit
 
+    def _kobo_rollback(self):
+        """Drop what a failed step left uncommitted (tests never roll back)."""
+        if not odoo_module.current_test:
+            self.env.cr.rollback()  # pylint: disable=invalid-commit
+
     def _try_lock(self):
-        """Transaction-level advisory lock on this form: two syncs of one form
-        never import at the same time (released at each commit)."""
+        """Transaction-level advisory lock on this form: two steps of one form
+        never run at the same time (released at each commit)."""
         self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", (LOCK_NAMESPACE, self.id))
         return self.env.cr.fetchone()[0]
 
+    # ------------------------------------------------------------------
+    # The steps (see the module docstring)
+    # ------------------------------------------------------------------
+    def _step_new(self, limit=PAGE_SIZE):
+        return self._run_step(self._do_new, limit)[:2]
+
+    def _step_edits(self, limit=PAGE_SIZE):
+        return self._run_step(self._do_edits, limit)[:2]
+
+    def _step_reconcile(self, limit=PAGE_SIZE):
+        done, remaining, ok = self._run_step(self._do_reconcile, limit)
+        if not ok and remaining == 0:  # failed: resumes after RECONCILE_RETRY
+            self.write({"last_reconcile": fields.Datetime.now()})
+            self._kobo_commit()
+        return done, remaining
+
     def _sync_step(self, limit=PAGE_SIZE):
-        """Import at most ``limit`` new submissions of this form and commit;
-        when caught up, also pull edits and finish the run (a second commit).
-        Return (done, remaining)."""
+        """New submissions; once caught up, the changes listing."""
+        done, remaining, ok = self._run_step(self._do_new, limit)
+        if remaining or not ok:
+            return done, remaining
+        more, remaining, _ok = self._run_step(self._do_edits, limit)
+        return done + more, remaining
+
+    def _run_step(self, work, limit):
+        """Run ``work(client, limit)`` under the lock, in a savepoint, and
+        commit. Return (done, remaining, ok)."""
         self.ensure_one()
         if not self._try_lock():
-            _logger.info("KoBo form %s: another sync is running, skipped", self.asset_uid)
-            return 0, 1
-        self.invalidate_recordset(["sync_cursor"])  # read it under the lock
+            _logger.info("KoBo form %s: another step is running, skipped", self.asset_uid)
+            return 0, 1, False
+        self.invalidate_recordset()  # read the cursors under the lock
+        try:
+            with self.server_id._get_client() as client, self.env.cr.savepoint():
+                done, remaining = work(client, limit)
+        except Exception as exc:  # any failure stays this form's (module docstring)
+            self._sync_failed(exc)
+            return 0, 0, False
+        self._kobo_commit()
+        return done, remaining, True
+
+    def _do_new(self, client, limit):
+        """One page of submissions newer than the cursor: stored, mapped, and
+        the cursor moved past them."""
+        # submissions KoBo pushed are read from KoBo and imported first
+        self._add_run_counts(self._import_pushed(client, limit))
+        group = (self.env.cr.dbname, self.id)
+        key = (self.server_id.id, self.asset_uid, self.sync_cursor, limit)
+        page = PREFETCH.take(key, group)
+        if page is None:
+            page = _first_page(client, self.asset_uid, **self._new_query(self.sync_cursor, limit))
+        results, count = page
+        remaining = max(count - len(results), 0)
+        counts = {}
+        if results:
+            cursor = max(r["_id"] for r in results)
+            if remaining:
+                self._prefetch_new(cursor, limit)
+            counts = self.env["kobo.submission"]._import_page(self, results)
+            self.sync_cursor = cursor
+        self._add_run_counts(counts)
+        if remaining:
+            self.next_poll = False
+        return len(results), remaining
+
+    @staticmethod
+    def _new_query(cursor, limit):
+        return {"query": {"_id": {"$gt": cursor}}, "sort": {"_id": 1}, "limit": limit}
+
+    def _prefetch_new(self, cursor, limit):
+        """Fetch the page after ``cursor`` in the background (network only)."""
         try:
             client = self.server_id._get_client()
-        except UserError as exc:
-            self._sync_failed(exc)
-            return 0, 0
-        with client:
-            return self._sync_with(client, limit)
+        except UserError:
+            return
+        uid, kw = self.asset_uid, self._new_query(cursor, limit)
 
-    def _sync_with(self, client, limit):
-        try:
-            with self.env.cr.savepoint():
-                results, remaining = self._import_new(client, limit)
-        except errors.KoboError as exc:
-            self._sync_failed(exc)
-            return 0, 0
-        self._kobo_commit()
-        if remaining or not self._try_lock():
-            return len(results), remaining
-        try:
-            with self.env.cr.savepoint():
-                self._add_run_counts(self._sync_edits(client))
-                self._finish_run()
-        except errors.KoboError as exc:
-            self._sync_failed(exc)
-            return len(results), 0
-        self._kobo_commit()
-        return len(results), 0
+        def fetch():
+            with client:
+                return _first_page(client, uid, **kw)
 
-    def _import_new(self, client, limit):
-        """One page of submissions newer than the cursor: stored, mapped, and
-        the cursor moved past them. Return (results, how many remain)."""
-        pages = client.iter_submission_pages(
+        key = (self.server_id.id, uid, cursor, limit)
+        if not PREFETCH.start(key, fetch, (self.env.cr.dbname, self.id)):
+            client.close()
+
+    def _do_edits(self, client, limit):
+        """One page of the changes listing (edits, and the recent window);
+        finish the run when the listing is done."""
+        query = {"_id": {"$gt": self.edit_cursor}}
+        edited = {"meta/deprecatedID": {"$exists": True}}
+        window = self._kobo_param("recheck_window")
+        if window:
+            since = datetime.now(timezone.utc) - timedelta(minutes=window)
+            recent = {
+                # at most the newest RECHECK stored ones (and the gaps among them)
+                "_id": {"$gt": self._recheck_floor()},
+                "_submission_time": {"$gte": since.strftime("%Y-%m-%dT%H:%M:%S")},
+            }
+            query["$or"] = [edited, recent]
+        else:
+            query.update(edited)
+        results, count = _first_page(
+            client,
             self.asset_uid,
-            query={"_id": {"$gt": self.sync_cursor}},
+            query=query,
+            fields=["_id", "_uuid"],
             sort={"_id": 1},
             limit=limit,
         )
-        results, count, _next = next(pages, ([], 0, None))
-        pages.close()
-        counts = {}
-        if results:
-            counts = self.env["kobo.submission"]._import_page(self, results)
-            self.sync_cursor = max(r["_id"] for r in results)
-        self._add_run_counts(counts)
-        return results, max(count - len(results), 0)
-
-    def _sync_edits(self, client):
-        """Pull the submissions edited on KoBo whose ``_uuid`` changed since
-        they were stored, and update their records (mapping permitting)."""
-        edited = {
-            sub["_id"]: sub.get("_uuid")
-            for sub in client.iter_submissions(
-                self.asset_uid,
-                query={"meta/deprecatedID": {"$exists": True}},
-                fields=["_id", "_uuid"],
-                limit=PAGE_SIZE,
+        listed = {r["_id"]: r.get("_uuid") for r in results}
+        stored = self._stored(list(listed))
+        todo = [
+            kobo_id
+            for kobo_id, uuid in listed.items()
+            if (
+                kobo_id in stored
+                and stored[kobo_id][1] != "ignored"
+                and (stored[kobo_id][0] != uuid or stored[kobo_id][1] == "deleted")
             )
-        }
-        if not edited:
-            return {}
+            or (kobo_id not in stored and kobo_id <= self.sync_cursor)
+        ]
+        self._add_run_counts(self._pull_ids(client, sorted(todo)))
+        remaining = max(count - len(results), 0)
+        if remaining and results:
+            self.edit_cursor = max(listed)
+        else:
+            remaining = 0
+            self.edit_cursor = 0
+            self._finish_run()
+        return len(results), remaining
+
+    def _recheck_floor(self):
+        """The ``_id`` above which the newest ``RECHECK`` stored submissions
+        lie (0 when fewer are stored): the re-read window stays one page."""
+        self.env.flush_all()
         self.env.cr.execute(
-            "SELECT kobo_id, uuid FROM kobo_submission WHERE form_id = %s AND kobo_id = ANY(%s)",
-            (self.id, list(edited)),
+            "SELECT kobo_id FROM kobo_submission WHERE form_id = %s "
+            "ORDER BY kobo_id DESC OFFSET %s LIMIT 1",
+            (self.id, RECHECK - 1),
         )
-        changed = [kobo_id for kobo_id, uuid in self.env.cr.fetchall() if edited[kobo_id] != uuid]
-        return self._pull_ids(client, changed)
+        row = self.env.cr.fetchone()
+        return row[0] if row else 0
+
+    def _stored(self, kobo_ids):
+        """{kobo id: (uuid, state)} of the stored submissions among these."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT kobo_id, uuid, state FROM kobo_submission "
+            "WHERE form_id = %s AND kobo_id = ANY(%s)",
+            (self.id, kobo_ids),
+        )
+        return {kobo_id: (uuid, state) for kobo_id, uuid, state in self.env.cr.fetchall()}
 
     def _pull_ids(self, client, kobo_ids):
-        counts = {"new": 0, "updated": 0, "errors": 0}
-        for start in range(0, len(kobo_ids), PAGE_SIZE):
-            chunk = kobo_ids[start : start + PAGE_SIZE]
-            results = list(
-                client.iter_submissions(
-                    self.asset_uid, query={"_id": {"$in": chunk}}, limit=PAGE_SIZE
-                )
-            )
-            for key, value in self.env["kobo.submission"]._import_page(self, results).items():
+        """Fetch these submissions (URLs kept short) and import them."""
+        counts = defaultdict(int)
+        batch = []
+
+        def flush():
+            for key, value in self.env["kobo.submission"]._import_page(self, batch).items():
                 counts[key] += value
+            batch.clear()
+
+        for sub in client.iter_submissions_by_ids(self.asset_uid, kobo_ids):
+            batch.append(sub)
+            if len(batch) >= PAGE_SIZE:
+                flush()
+        if batch:
+            flush()
         return counts
 
-    @api.model
-    def _cron_reconcile(self):
-        """The slow, complete pass: compare every ``_id``/``_uuid`` on KoBo with
-        what Odoo stored; pull edits and gaps, mark deletions."""
-        forms = self.search(self._importable_domain())
-        for done, form in enumerate(forms, start=1):
-            if form._try_lock():
-                try:
-                    with form.server_id._get_client() as client, self.env.cr.savepoint():
-                        form._add_run_counts(form._reconcile(client))
-                        form._finish_run()
-                except (errors.KoboError, UserError) as exc:
-                    form._sync_failed(exc)
-                form._kobo_commit()
-            self.env["ir.cron"]._notify_progress(done=done, remaining=len(forms) - done)
-
-    def _reconcile(self, client):
-        on_kobo = {
-            sub["_id"]: sub.get("_uuid")
-            for sub in client.iter_submissions(
-                self.asset_uid, fields=["_id", "_uuid"], limit=PAGE_SIZE
-            )
-        }
-        self.env.cr.execute(
-            "SELECT kobo_id, uuid, state FROM kobo_submission WHERE form_id = %s", (self.id,)
+    def _do_reconcile(self, client, limit):
+        """One page of the comparison of KoBo's ``_id``/``_uuid`` with what
+        is stored, keyset-paged: pull edits and gaps, mark confirmed
+        deletions, move the reconcile cursor."""
+        cursor = self.reconcile_cursor
+        results, count = _first_page(
+            client,
+            self.asset_uid,
+            query={"_id": {"$gt": cursor}},
+            fields=["_id", "_uuid"],
+            sort={"_id": 1},
+            limit=limit,
         )
-        stored = {kobo_id: (uuid, state) for kobo_id, uuid, state in self.env.cr.fetchall()}
-        deleted = [
-            k for k, (_u, state) in stored.items() if k not in on_kobo and state != "deleted"
-        ]
-        if deleted:
+        on_kobo = {r["_id"]: r.get("_uuid") for r in results}
+        top = max(on_kobo) if count > len(results) and on_kobo else None  # None: to the end
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT kobo_id, uuid, state FROM kobo_submission WHERE form_id = %s "
+            "AND kobo_id > %s AND (%s::int IS NULL OR kobo_id <= %s) ORDER BY kobo_id LIMIT %s",
+            (self.id, cursor, top, top, limit + 1),
+        )
+        rows = self.env.cr.fetchall()
+        if len(rows) > limit:  # more stored than a step compares: stop at the limit-th
+            rows = rows[:limit]
+            top = rows[-1][0] if top is None else min(top, rows[-1][0])
+        if top is not None:
+            on_kobo = {k: u for k, u in on_kobo.items() if k <= top}
+        stored = {k: (u, state) for k, u, state in rows if top is None or k <= top}
+        absent = [k for k, (_u, s) in stored.items() if k not in on_kobo and s not in SETTLED]
+        gone = []
+        if absent:  # never deleted on one listing's word: ask for them by id
+            alive = {
+                sub["_id"]: sub.get("_uuid")
+                for sub in client.iter_submissions_by_ids(
+                    self.asset_uid, absent, fields=["_id", "_uuid"]
+                )
+            }
+            on_kobo.update(alive)
+            gone = [k for k in absent if k not in alive]
+        if gone:
             subs = self.env["kobo.submission"].search(
-                [("form_id", "=", self.id), ("kobo_id", "in", deleted)]
+                [("form_id", "=", self.id), ("kobo_id", "in", gone)]
             )
             subs._update_outcomes({sub.id: ("deleted", False, False) for sub in subs})
-        changed = [k for k, (uuid, _s) in stored.items() if k in on_kobo and on_kobo[k] != uuid]
+        changed = [
+            k
+            for k, (uuid, state) in stored.items()
+            if k in on_kobo and state != "ignored" and (on_kobo[k] != uuid or state == "deleted")
+        ]
         missing = [k for k in on_kobo if k not in stored and k <= self.sync_cursor]
-        return self._pull_ids(client, sorted(changed + missing))
+        counts = dict(self._pull_ids(client, sorted(changed + missing)), deleted=len(gone))
+        totals = dict(self.reconcile_counts or {})
+        for key, value in counts.items():
+            totals[key] = totals.get(key, 0) + value
+        if top is None:
+            self._finish_reconcile(totals)
+            remaining = 0
+        else:
+            self.write({"reconcile_cursor": top, "reconcile_counts": totals})
+            remaining = max(count - len(on_kobo), 1)
+        return max(len(on_kobo), len(stored), 1), remaining
+
+    def _finish_reconcile(self, totals):
+        if any(totals.values()):
+            self.message_post(
+                body=self.env._(
+                    "Reconciled with KoBo: %(new)s missing imported, %(updated)s updated, "
+                    "%(deleted)s deleted on KoBo, %(errors)s errors.",
+                    new=totals.get("new", 0),
+                    updated=totals.get("updated", 0),
+                    deleted=totals.get("deleted", 0),
+                    errors=totals.get("errors", 0),
+                )
+            )
+        self.write(
+            {
+                "reconcile_cursor": 0,
+                "reconcile_counts": False,
+                "last_reconcile": fields.Datetime.now(),
+                "sync_error": False,
+            }
+        )
 
     def _add_run_counts(self, counts):
         self.write(
@@ -308,7 +567,8 @@ class KoboForm(models.Model):
         )
 
     def _finish_run(self):
-        """The form is caught up: record the result, post it, tell requesters."""
+        """The form is caught up: record the result, post it, tell requesters,
+        and poll it again after the interval."""
         result = self.env._(
             "%(new)s new, %(updated)s updated, %(errors)s errors",
             new=self.run_new,
@@ -316,7 +576,14 @@ class KoboForm(models.Model):
             errors=self.run_errors,
         )
         now = fields.Datetime.now()
-        vals = {"last_sync": now, "run_new": 0, "run_updated": 0, "run_errors": 0}
+        vals = {
+            "last_sync": now,
+            "run_new": 0,
+            "run_updated": 0,
+            "run_errors": 0,
+            "throttle_count": 0,
+            "next_poll": now + timedelta(minutes=self._kobo_param("poll_interval")),
+        }
         server_vals = {"last_sync": now}
         # a scheduled pass with nothing new keeps the last result on display
         if self.run_new or self.run_updated or self.run_errors or self.sync_request_ids:
@@ -337,14 +604,54 @@ class KoboForm(models.Model):
         self.write(vals)
         self.server_id.write(server_vals)
 
-    def _sync_failed(self, exc):
-        message = (
-            self.server_id._kobo_error_message(exc)
-            if isinstance(exc, errors.KoboError)
-            else exc.args[0]
+    def _failure_message(self, exc):
+        if isinstance(exc, errors.KoboError):
+            return self.server_id._kobo_error_message(exc)
+        if isinstance(exc, UserError):  # ValidationError, AccessError, ...
+            return exc.args[0]
+        if isinstance(exc, KeyError):
+            return self.env._(
+                "The mapping names a field or question that does not exist (any more): "
+                "%(name)s. Fix the mapping.",
+                name=exc.args[0] if exc.args else "?",
+            )
+        if isinstance(exc, psycopg2.Error):
+            text = (exc.pgerror or str(exc)).strip().splitlines()
+            return self.env._("Database error: %(error)s", error=text[0] if text else "?")
+        return self.env._(
+            "Unexpected error (%(type)s): %(error)s", type=type(exc).__name__, error=exc
         )
-        _logger.warning("KoBo form %s: sync failed (%s)", self.asset_uid, type(exc).__name__)
-        self.write({"sync_error": message, "sync_step_date": fields.Datetime.now()})
+
+    def _backoff_seconds(self, exc):
+        """How long a form waits after a failure: KoBo's Retry-After (at
+        least a minute), doubled on each new refusal, after a 429; the poll
+        interval after anything else."""
+        if isinstance(exc, errors.KoboThrottled):
+            base = max(exc.retry_after or 0, 60)
+            return min(base * 2**self.throttle_count, MAX_BACKOFF)
+        return self._kobo_param("poll_interval") * 60
+
+    def _sync_failed(self, exc):
+        """Record a failed step on this form (its requesters told), commit.
+        The savepoint of the step was rolled back: the cursor is usable."""
+        message = self._failure_message(exc)
+        expected = isinstance(exc, errors.KoboError | UserError)
+        _logger.warning(
+            "KoBo form %s: sync failed (%s)",
+            self.asset_uid,
+            type(exc).__name__,
+            exc_info=not expected,
+        )
+        throttled = isinstance(exc, errors.KoboThrottled)
+        now = fields.Datetime.now()
+        self.write(
+            {
+                "sync_error": message,
+                "sync_step_date": now,
+                "next_poll": now + timedelta(seconds=self._backoff_seconds(exc)),
+                "throttle_count": self.throttle_count + 1 if throttled else 0,
+            }
+        )
         if self.sync_request_ids:
             self.message_post(
                 body=Markup("%s<br/>%s") % (self.env._("Sync from KoBo failed."), message)
@@ -361,3 +668,7 @@ class KoboForm(models.Model):
                 )
             self.sync_request_ids.unlink()
         self._kobo_commit()
+
+
+# submission states a listing's absence does not change
+SETTLED = ("deleted", "ignored")

@@ -93,6 +93,11 @@ class KoboMapping(models.Model):
         for mapping in self:
             mapping.model_id = by_name.get(mapping.model_name, Target)
 
+    @api.onchange("model_id")
+    def _onchange_model_id(self):
+        # the name at once in the form (e.g. for domains on model_name)
+        self.model_name = self.model_id.model or False
+
     def _inverse_model_id(self):
         for mapping in self:
             mapping.model_name = _ir_name("ir.model", mapping.model_id, "model")

@@ -3,6 +3,8 @@ import json
 import logging
 from collections import defaultdict
 
+import psycopg2
+
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 
@@ -16,8 +18,23 @@ STATES = [
     ("imported", "Imported"),
     ("skipped", "Skipped"),
     ("deleted", "Deleted on KoBo"),
+    ("ignored", "Ignored"),
 ]
 STATE_RANK = {state: rank for rank, (state, _label) in enumerate(STATES)}
+# what a page that cannot be stored as a whole is retried for, one by one
+# (errors of the data; transient ones — locks, timeouts — fail the step instead)
+STORAGE_ERRORS = (psycopg2.DataError, psycopg2.IntegrityError, ValueError, RecursionError)
+# identity of a submission, kept when the rest cannot be stored
+IDENTITY_KEYS = (
+    "_id",
+    "_uuid",
+    "meta/rootUuid",
+    "meta/instanceID",
+    "meta/deprecatedID",
+    "_submission_time",
+    "_submitted_by",
+    "__version__",
+)
 # context of the records an import creates: no chatter noise per record
 IMPORT_CONTEXT = {"mail_create_nolog": True, "mail_create_nosubscribe": True, "mail_notrack": True}
 
@@ -53,6 +70,13 @@ class KoboSubmission(models.Model):
     res_model = fields.Char(string="Record Model", readonly=True)
     res_id = fields.Many2oneReference(string="Record ID", model_field="res_model", readonly=True)
     record_name = fields.Char(string="Record", compute="_compute_record_name")
+    import_lines = fields.Json(
+        readonly=True,
+        prefetch=False,
+        copy=False,
+        help="{one2many field: [line ids]}: the lines the import made, which a KoBo edit "
+        "replaces (lines added in Odoo stay).",
+    )
 
     _sql_constraints = [
         ("kobo_id_uniq", "unique(form_id, kobo_id)", "A KoBo submission is stored once per form."),
@@ -110,7 +134,7 @@ class KoboSubmission(models.Model):
     def action_reprocess(self):
         """Map the selected submissions again (after the mapping was fixed)."""
         self.env["kobo.form"].check_access("write")
-        todo = self.filtered(lambda s: s.state in ("error", "pending", "skipped"))
+        todo = self.filtered(lambda s: s.state in ("error", "pending", "skipped", "ignored"))
         for form in todo.form_id:
             if not form._try_lock():  # the form's sync lock: never map alongside a sync
                 raise UserError(
@@ -131,6 +155,14 @@ class KoboSubmission(models.Model):
             "warning" if counts["errors"] else "success",
         )
 
+    def action_ignore(self):
+        """Keep the selected submissions out of the import: reconcile and
+        edits leave them alone (Reprocess takes them back)."""
+        self.env["kobo.form"].check_access("write")
+        todo = self.filtered(lambda s: s.state != "deleted")
+        todo._update_outcomes({sub.id: ("ignored", False, False) for sub in todo})
+        return True
+
     # ------------------------------------------------------------------
     # Importing a page of KoBo's answer
     # ------------------------------------------------------------------
@@ -139,20 +171,85 @@ class KoboSubmission(models.Model):
         """Store and map one page of raw submissions: new ones are written
         once, with their outcome, in the transaction that maps them; stored
         ones whose ``_uuid`` changed (edits) are updated and mapped again.
-        Return counts {new, updated, errors}."""
+        A submission that KoBo repeats on the page counts once; a page that
+        cannot be stored as a whole is stored one by one, and a submission
+        that still cannot be is kept as its identity, in error: the page and
+        the cursor go on. Return counts {new, updated, errors}."""
+        page = {}
+        for data in results:  # KoBo repeating a submission: its last copy counts
+            page[int(data["_id"])] = data
+        results = list(page.values())
         if not results:
             return {}
+        # a mapping that cannot compile stops the form, not its submissions
+        plan = form.mapping_id._compile() if form.mapping_id else None
+        try:
+            with self.env.cr.savepoint():
+                return self._import_subs(form, results, plan)
+        except STORAGE_ERRORS as exc:
+            _logger.info("KoBo import: page failed (%s), one by one", type(exc).__name__)
+        counts = defaultdict(int)
+        for data in results:
+            try:
+                with self.env.cr.savepoint():
+                    done = self._import_subs(form, [data], plan)
+            except STORAGE_ERRORS as exc:
+                done = self._store_identity(form, data, exc)
+            for key, value in done.items():
+                counts[key] += value
+        return counts
+
+    @api.model
+    def _store_identity(self, form, data, exc):
+        """Keep a submission that cannot be stored as it came: its identity,
+        in error, with why."""
+        ident = {
+            key: _no_nul(data[key])
+            for key in IDENTITY_KEYS
+            if isinstance(data.get(key), str | int) and not isinstance(data.get(key), bool)
+        }
+        try:
+            ref = SubmissionRef.from_json(ident)
+        except ValueError:  # its system fields are the trouble: the key alone
+            ident = {key: ident[key] for key in ("_id", "_uuid") if key in ident}
+            ref = SubmissionRef.from_json(ident)
+        message = self.env._(
+            "KoBo sent this submission in a shape that cannot be stored (%(error)s): only its "
+            "identity is kept here; see it on KoBo.",
+            error=_error_text(exc)[:300],
+        )
+        known = self.search([("form_id", "=", form.id), ("kobo_id", "=", ref.kobo_id)])
+        if known:
+            known._update_outcomes({known.id: ("error", message, False)})
+        else:
+            item = _Item(("new", ref.kobo_id), ident, ref=ref)
+            self._insert(form, [item], {item.id: ("error", message, False)}, None)
+        return {"errors": 1}
+
+    @api.model
+    def _import_subs(self, form, results, plan):
         self.env.cr.execute(
-            "SELECT kobo_id, id, uuid FROM kobo_submission WHERE form_id = %s AND kobo_id = ANY(%s)",
+            "SELECT kobo_id, id, uuid, state FROM kobo_submission "
+            "WHERE form_id = %s AND kobo_id = ANY(%s)",
             (form.id, [r["_id"] for r in results]),
         )
-        known = {kobo_id: (sub_id, uuid) for kobo_id, sub_id, uuid in self.env.cr.fetchall()}
-        items, edited = [], self.browse()
+        known = {
+            kobo_id: (sub_id, uuid, st) for kobo_id, sub_id, uuid, st in self.env.cr.fetchall()
+        }
+        items, edited, poisoned = [], self.browse(), {}
         for data in results:
             ref = SubmissionRef.from_json(data)
+            if _has_nul(data):  # PostgreSQL stores no NUL character: replaced, and said
+                data = _no_nul(data)
+                poisoned[ref.kobo_id] = self.env._(
+                    "An answer contains a NUL character, which cannot be stored: it was "
+                    "replaced by \ufffd. Check the submission, then Reprocess it."
+                )
             if ref.kobo_id not in known:
-                items.append(_Item(("new", ref.kobo_id), data, ref=ref))
-            elif known[ref.kobo_id][1] != ref.uuid:  # an edit: rare, through the ORM
+                items.append(_Item(("new", ref.kobo_id), data, ref=ref, lines={}))
+            elif known[ref.kobo_id][2] == "ignored":
+                continue
+            elif known[ref.kobo_id][1] != ref.uuid or known[ref.kobo_id][2] == "deleted":
                 sub = self.browse(known[ref.kobo_id][0])
                 sub.write(
                     {
@@ -164,7 +261,18 @@ class KoboSubmission(models.Model):
                     }
                 )
                 edited |= sub
-        return self._process_items(form, items + edited._items())
+        items += edited._items()
+        done = [i for i in items if (i.ref.kobo_id if i.ref else i.kobo_id) not in poisoned]
+        counts = self._process_items(form, done, plan=plan) if done else {}
+        if len(done) < len(items):
+            poison = [i for i in items if i not in done]
+            outcomes = {
+                i.id: ("error", poisoned[i.ref.kobo_id if i.ref else i.kobo_id], False)
+                for i in poison
+            }
+            self._set_outcomes(form, poison, outcomes)
+            counts = dict(counts, errors=counts.get("errors", 0) + len(poison))
+        return counts
 
     def _items(self):
         return [
@@ -174,12 +282,15 @@ class KoboSubmission(models.Model):
                 res_model=sub.res_model,
                 res_id=sub.res_id,
                 state=sub.state,
+                kobo_id=sub.kobo_id,
+                # made nothing yet: {}; stored before lines were tracked: None
+                lines=sub.import_lines if sub.res_id else {},
             )
             for sub in self
         ]
 
     @api.model
-    def _insert(self, form, items, outcomes, res_model):
+    def _insert(self, form, items, outcomes, res_model, made=None):
         """Store new submissions with their outcome in one COPY (the hot
         path: no ORM create, no SQL literal of megabytes). The unique
         (form, kobo_id) constraint still holds."""
@@ -212,6 +323,7 @@ class KoboSubmission(models.Model):
                 _copy_text(ref.version),
                 _copy_text(ref.validation_status),
                 _copy_text(json.dumps(item.payload, ensure_ascii=False)),
+                _copy_text(json.dumps(made[item.id])) if made and item.id in made else NULL,
             ]
             rows.write("\t".join(row))
             rows.write("\n")
@@ -219,7 +331,8 @@ class KoboSubmission(models.Model):
         self.env.cr.copy_expert(
             "COPY kobo_submission (form_id, company_id, create_uid, write_uid, create_date, "
             "write_date, state, state_rank, error_message, res_model, res_id, kobo_id, uuid, "
-            "root_uuid, submission_time, submitted_by, form_version, validation_status, payload) "
+            "root_uuid, submission_time, submitted_by, form_version, validation_status, payload, "
+            "import_lines) "
             "FROM STDIN",
             rows,
         )
@@ -238,7 +351,7 @@ class KoboSubmission(models.Model):
         return counts
 
     @api.model
-    def _process_items(self, form, items):
+    def _process_items(self, form, items, plan=None):
         """Map submissions (``_Item``) into records through the form's enabled
         mapping. Each ends imported or in error, in isolation; one bad
         submission never stops the others."""
@@ -247,12 +360,7 @@ class KoboSubmission(models.Model):
             message = self.env._("The form %(form)s has no enabled mapping.", form=form.name)
             self._set_outcomes(form, items, {item.id: ("error", message, False) for item in items})
             return {"errors": len(items)}
-        try:
-            plan = mapping._compile()  # the policy again, as the import user
-        except UserError as exc:
-            message = exc.args[0]
-            self._set_outcomes(form, items, {item.id: ("error", message, False) for item in items})
-            return {"errors": len(items)}
+        plan = plan or mapping._compile()  # the policy again, as the import user
         # as the form's import user (never sudo): its rights are the final guard
         Model = plan.env[plan.model].with_context(**IMPORT_CONTEXT)
         outcomes = {}
@@ -266,14 +374,50 @@ class KoboSubmission(models.Model):
             except ConversionError as exc:
                 outcomes[item.id] = ("error", str(exc), False)
         todo = self._resolve_relations(plan, todo, outcomes)
-        creates, writes = self._targets(Model, plan, todo)
-        counts = {
-            "new": self._create_records(Model, creates, outcomes),
-            "updated": self._write_records(Model, writes, outcomes),
-        }
+        counts = {"new": 0, "updated": 0}
+        made = {}  # {item id: {one2many field: [line ids the import made]}}
+        for batch in self._key_rounds(Model, plan, todo):
+            creates, writes = self._targets(Model, plan, batch)
+            counts["new"] += self._create_records(Model, creates, outcomes, made)
+            counts["updated"] += self._write_records(Model, writes, outcomes, made)
         counts["errors"] = sum(1 for state, _e, _r in outcomes.values() if state == "error")
-        self._set_outcomes(form, items, outcomes, plan.model)
+        self._set_outcomes(form, items, outcomes, plan.model, made)
         return counts
+
+    def _key_value(self, Model, plan, sub, vals):
+        """The typed key of a submission ("same key" matching): the value its
+        mapping line gives the key field, else the answer converted to the
+        field's type. None when empty or not convertible."""
+        name = plan.key_field
+        if name in vals and not isinstance(vals[name], list | tuple):
+            value = vals[name]
+        else:
+            raw = sub.payload.get(plan.key_path)
+            if raw in (None, "", []):
+                return None
+            try:
+                value = Model._fields[name].convert_to_cache(raw, Model)
+            except (TypeError, ValueError):
+                return None
+        return _typed_key(value)
+
+    def _key_rounds(self, Model, plan, todo):
+        """Batches of ``todo`` in which no key appears twice: the second
+        submission with a key goes to a later batch, so it updates the record
+        that the first one made."""
+        if not plan.key_field:
+            yield todo
+            return
+        rounds, seen = [], defaultdict(int)
+        for sub, vals in todo:
+            key = self._key_value(Model, plan, sub, vals)
+            index = seen[key] if key is not None else 0
+            if key is not None:
+                seen[key] += 1
+            while len(rounds) <= index:
+                rounds.append([])
+            rounds[index].append((sub, vals))
+        yield from rounds
 
     def _resolve_relations(self, plan, todo, outcomes):
         """Replace Lookup and Lines markers by ORM commands, with one search
@@ -356,20 +500,22 @@ class KoboSubmission(models.Model):
 
         previous = {sub.res_id for sub, _v in todo if sub.res_model == Model._name and sub.res_id}
         alive = set(Model.browse(previous).exists().ids)
-        by_key = {}
+        by_key, keys = {}, {}
         if plan.key_field:
-            keys = {sub.payload.get(plan.key_path) for sub, _v in todo} - {None, ""}
-            if keys:
+            keys = {sub.id: self._key_value(Model, plan, sub, vals) for sub, vals in todo}
+            wanted = {key for key in keys.values() if key is not None}
+            if wanted:
+                Model.flush_model([plan.key_field])
                 for record in Model.search_fetch(
-                    [(plan.key_field, "in", list(keys)), *self._match_scope(Model)],
+                    [(plan.key_field, "in", list(wanted)), *self._match_scope(Model)],
                     [plan.key_field],
                 ):
-                    by_key.setdefault(str(record[plan.key_field]), record.id)
+                    by_key.setdefault(_typed_key(record[plan.key_field]), record.id)
         creates, writes = [], []
         for sub, vals in todo:
             target = sub.res_id if sub.res_id in alive and sub.res_model == Model._name else None
             if target is None and plan.key_field:
-                target = by_key.get(sub.payload.get(plan.key_path))
+                target = by_key.get(keys[sub.id])
             if target:
                 writes.append((sub, target, vals))
             else:
@@ -388,7 +534,7 @@ class KoboSubmission(models.Model):
             domain.append(("id", "not in", list(protected)))
         return domain
 
-    def _create_records(self, Model, creates, outcomes):
+    def _create_records(self, Model, creates, outcomes, made):
         """One batched create; if it fails, one by one to isolate the culprit."""
         if not creates:
             return 0
@@ -406,13 +552,15 @@ class KoboSubmission(models.Model):
                     outcomes[sub.id] = ("error", _error_text(exc), False)
                 else:
                     outcomes[sub.id] = ("imported", False, record.id)
+                    _track_lines(made, sub, record, vals)
                     created += 1
             return created
-        for (sub, _vals), record in zip(creates, records, strict=True):
+        for (sub, vals), record in zip(creates, records, strict=True):
             outcomes[sub.id] = ("imported", False, record.id)
+            _track_lines(made, sub, record, vals)
         return len(records)
 
-    def _write_records(self, Model, writes, outcomes):
+    def _write_records(self, Model, writes, outcomes, made):
         updated = 0
         protected = self.env["kobo.allowed.model"]._protected_ids(Model._name) if writes else ()
         for sub, record_id, vals in writes:
@@ -424,9 +572,13 @@ class KoboSubmission(models.Model):
                 outcomes[sub.id] = ("error", message, False)
                 continue
             record = Model.browse(record_id)
+            kept = {}
             for name, value in vals.items():
-                if Model._fields[name].type == "one2many":  # the edit's lines replace the old ones
-                    vals[name] = [Command.delete(line.id) for line in record[name]] + (value or [])
+                if Model._fields[name].type == "one2many":
+                    # the edit's lines replace those the import made; lines added in Odoo stay
+                    ours = _import_made(sub, record, name)
+                    kept[name] = set((record[name] - ours).ids)
+                    vals[name] = [Command.delete(line.id) for line in ours] + (value or [])
             try:
                 with self.env.cr.savepoint():
                     record.write(vals)
@@ -434,28 +586,30 @@ class KoboSubmission(models.Model):
                 outcomes[sub.id] = ("error", _error_text(exc), False)
             else:
                 outcomes[sub.id] = ("imported", False, record_id)
+                _track_lines(made, sub, record, vals, kept)
                 updated += 1
         return updated
 
     @api.model
-    def _set_outcomes(self, form, items, outcomes, res_model=None):
+    def _set_outcomes(self, form, items, outcomes, res_model=None, made=None):
         """Write every submission's outcome: new ones inserted with it (one
         COPY), stored ones in one UPDATE (never one query per row)."""
         new = [item for item in items if item.ref is not None]
         if new:
-            self._insert(form, new, outcomes, res_model)
+            self._insert(form, new, outcomes, res_model, made)
         stored = {key: outcome for key, outcome in outcomes.items() if isinstance(key, int)}
         if stored:
-            self.browse(stored)._update_outcomes(stored, res_model)
+            self.browse(stored)._update_outcomes(stored, res_model, made)
 
-    def _update_outcomes(self, outcomes, res_model=None):
-        ids, states, ranks, messages, res_ids = [], [], [], [], []
+    def _update_outcomes(self, outcomes, res_model=None, made=None):
+        ids, states, ranks, messages, res_ids, lines = [], [], [], [], [], []
         for sub_id, (state, message, res_id) in outcomes.items():
             ids.append(sub_id)
             states.append(state)
             ranks.append(STATE_RANK[state])
             messages.append(message or None)
             res_ids.append(res_id or None)
+            lines.append(json.dumps(made[sub_id]) if made and sub_id in made else None)
         self.env.flush_all()
         self.env.cr.execute(
             """
@@ -465,13 +619,14 @@ class KoboSubmission(models.Model):
                    error_message = v.message,
                    res_id = COALESCE(v.res_id, s.res_id),
                    res_model = CASE WHEN v.res_id IS NULL THEN s.res_model ELSE %s END,
+                   import_lines = COALESCE(v.lines::jsonb, s.import_lines),
                    write_uid = %s,
                    write_date = (now() at time zone 'UTC')
-              FROM unnest(%s::int[], %s::varchar[], %s::int[], %s::text[], %s::int[])
-                   AS v(id, state, rank, message, res_id)
+              FROM unnest(%s::int[], %s::varchar[], %s::int[], %s::text[], %s::int[], %s::text[])
+                   AS v(id, state, rank, message, res_id, lines)
              WHERE s.id = v.id
             """,
-            (res_model, self.env.uid, ids, states, ranks, messages, res_ids),
+            (res_model, self.env.uid, ids, states, ranks, messages, res_ids, lines),
         )
         self.invalidate_model(
             [
@@ -480,6 +635,7 @@ class KoboSubmission(models.Model):
                 "error_message",
                 "res_id",
                 "res_model",
+                "import_lines",
                 "write_date",
                 "write_uid",
             ]
@@ -491,15 +647,28 @@ class _Item:
     new one of the page (``id`` a ("new", kobo id) key, ``ref`` its identity),
     stored with its outcome."""
 
-    __slots__ = ("id", "payload", "ref", "res_id", "res_model", "state")
+    __slots__ = ("id", "kobo_id", "lines", "payload", "ref", "res_id", "res_model", "state")
 
-    def __init__(self, key, payload, *, ref=None, res_model=False, res_id=0, state="pending"):
+    def __init__(
+        self,
+        key,
+        payload,
+        *,
+        ref=None,
+        res_model=False,
+        res_id=0,
+        state="pending",
+        kobo_id=None,
+        lines=None,
+    ):
         self.id = key
         self.payload = payload
         self.ref = ref
         self.res_model = res_model
         self.res_id = res_id
         self.state = state
+        self.kobo_id = kobo_id
+        self.lines = lines  # {one2many field: [line ids the import made]} (None: not tracked)
 
 
 NULL = r"\N"  # COPY's NULL
@@ -518,3 +687,54 @@ def _error_text(exc):
     """A readable one-line message for an error raised by create/write."""
     text = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
     return text.strip()[:2000] or type(exc).__name__
+
+
+def _typed_key(value):
+    """A key comparable across the answer and the record: records by id,
+    empty as None, numbers and strings as they are (never as text)."""
+    if isinstance(value, models.BaseModel):
+        return value.id or None
+    if value is None or value is False or value == "":
+        return None
+    return value
+
+
+def _import_made(sub, record, name):
+    """The lines of ``record[name]`` that the import made. Submissions
+    stored before lines were tracked: the lines created with the record."""
+    lines = record[name]
+    if sub.lines is None:
+        return lines.filtered(lambda line: line.create_date == record.create_date)
+    ids = set((sub.lines or {}).get(name, []))
+    return lines.filtered(lambda line: line.id in ids)
+
+
+def _track_lines(made, sub, record, vals, kept=None):
+    """Remember which one2many lines of ``record`` the import made."""
+    names = [n for n in vals if record._fields[n].type == "one2many"]
+    kept = kept or {}
+    made[sub.id] = {
+        **(sub.lines or {}),
+        **{n: [i for i in record[n].ids if i not in kept.get(n, ())] for n in names},
+    }
+
+
+def _has_nul(value):
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _no_nul(value):
+    """``value`` with every NUL character replaced by U+FFFD."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_no_nul(k): _no_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_nul(v) for v in value]
+    return value

@@ -5,4 +5,11 @@ from . import test_ui_mapping_tour
 from . import test_kobo_form
 from . import test_kobo_form_catalogue
 from . import test_live_kobo
+from . import test_kobo_push
+from . import test_kobo_files
+from . import test_live_push
+from . import test_kobo_import_action
+from . import test_kobo_form_lifecycle
+from . import test_ui_lifecycle
+from . import test_kobo_hardening
 from . import test_kobo_security

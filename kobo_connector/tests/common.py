@@ -34,6 +34,11 @@ class KoboCase(TransactionCase):
         cls.startClassPatcher(
             patch.object(type(cls.env["kobo.form"]), "_kobo_commit", lambda self: None)
         )
+        cls.startClassPatcher(
+            patch.object(type(cls.env["kobo.form"]), "_kobo_rollback", lambda self: None)
+        )
+        # tests poll again at once, as if the poll interval had passed
+        cls.env["ir.config_parameter"].set_param("kobo_connector.poll_interval", "0")
         cls.fake = FakeKobo()
         cls.fake.start()
         cls.addClassCleanup(cls.fake.stop)

@@ -7,7 +7,7 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from odoo.addons.kobo_connector.kobo_kpi.fake.xlsform import build_xlsform
-from odoo.addons.kobo_connector.models.kobo_form_sync import LOCK_NAMESPACE
+from odoo.addons.kobo_connector.models.kobo_form_sync import LOCK_NAMESPACE, PREFETCH
 
 from .common import KoboCase
 
@@ -28,6 +28,10 @@ CHOICES = [
     {"list_name": "tags", "name": "trader", "label": "Trader"},
 ]
 FORM_FIELD = "x_kobo_age"
+
+
+class Killed(BaseException):
+    """A simulated kill of the process: not an Exception, nothing catches it."""
 
 
 def person(i, **extra):
@@ -68,6 +72,7 @@ class ImportCase(KoboCase):
         super().setUp()
         for sub in self.fake.submissions(self.uid):  # the fake outlives each test's rollback
             self.fake.delete_submission(self.uid, sub["_id"])
+        PREFETCH.clear()  # so do pages fetched ahead
 
     @classmethod
     def _line(cls, path, field, **vals):
@@ -95,7 +100,9 @@ class TestImport(ImportCase):
         self.fake.add_submissions(self.uid, [person(i) for i in range(2500)])
         self._sync_all()
         data_requests = [r for r in self.fake.requests if "/data/" in r[1]]
-        self.assertEqual(len(data_requests), 4, "3 pages of new submissions, 1 for edits")
+        self.assertEqual(
+            len(data_requests), 4, "3 pages of new submissions, 1 for edits and the newest 1,000"
+        )
         partners = self._partners()
         self.assertEqual(len(partners), 2500)
         subs = self._subs()
@@ -242,7 +249,7 @@ class TestImportRobustness(ImportCase):
         def commit(form):
             calls.append(form)
             if len(calls) == 2:
-                raise RuntimeError("killed")
+                raise Killed("killed")
             cr.execute("RELEASE SAVEPOINT kobo_committed")
             cr.execute("SAVEPOINT kobo_committed")
 
@@ -251,7 +258,7 @@ class TestImportRobustness(ImportCase):
             crashed = False
             try:  # (not assertRaises: its savepoint would be released by the fake commits)
                 self._sync_all(limit=100)
-            except RuntimeError:
+            except Killed:
                 crashed = True
             self.assertTrue(crashed, "the simulated crash did not happen")
         cr.execute("ROLLBACK TO SAVEPOINT kobo_committed")  # the crash loses the open batch
@@ -286,6 +293,7 @@ class TestImportRobustness(ImportCase):
         self.fake.add_submissions(self.uid, [person(i) for i in range(250)])
         self.env["kobo.form"]._cron_import(limit=100)
         self.assertEqual(len(self._subs()), 100)
+        PREFETCH.clear()  # KoBo fails from now on, also for the page fetched ahead
         self.fake.fail(r"/data/", status=500, times=None)
         with mute_logger("odoo.addons.kobo_connector.models.kobo_form_sync"):
             self.env["kobo.form"]._cron_import(limit=100)

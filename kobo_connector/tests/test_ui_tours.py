@@ -7,7 +7,7 @@ tours get its address (and what to look for) through ``window.koboTour``.
 import json
 from unittest.mock import patch
 
-from odoo.tests import HttpCase, tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 
 from odoo.addons.kobo_connector.kobo_kpi.fake import FakeKobo
 from odoo.addons.kobo_connector.kobo_kpi.fake.seed import CONTACT
@@ -36,6 +36,8 @@ class KoboTourCase(HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # tests poll again at once, as if the poll interval had passed
+        cls.env["ir.config_parameter"].set_param("kobo_connector.poll_interval", "0")
         cls.fake = FakeKobo(token=SANDBOX_TOKEN)
         cls.fake.start()
         cls.addClassCleanup(cls.fake.stop)
@@ -163,3 +165,64 @@ class TestSyncTour(KoboTourCase):
         self.assertEqual(set(partners.mapped("city")), {"Goma"})
         self.form.invalidate_recordset()
         self.assertEqual(self.form.imported_count, 3)
+
+
+@tagged("post_install", "-at_install")
+class TestPushTour(KoboTourCase):
+    """Issue 12 as a new KoBo manager sees it: Register push in the UI, a
+    submission on KoBo arrives in Odoo with its photo, approved on KoBo."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.uid = cls.fake.create_asset(xlsform=contact_xlsform(), deploy=True)
+        cls.server = cls._connected_server()
+        cls.form = cls.env["kobo.form"].search([("asset_uid", "=", cls.uid)])
+        field = cls.env["ir.model.fields"]._get
+        cls.env["kobo.mapping"].create(
+            {
+                "form_id": cls.form.id,
+                "model_id": cls.env["ir.model"]._get("res.partner").id,
+                "enabled": True,
+                "line_ids": [
+                    (0, 0, {"question_path": "name", "field_id": field("res.partner", "name").id})
+                ],
+            }
+        )
+        cls.form.validation_writeback = True
+        cls.manager = new_test_user(
+            cls.env,
+            login="kobo_push_manager",
+            groups="base.group_user,kobo_connector.group_kobo_manager",
+        )
+
+    def test_push_tour(self):
+        self.env["ir.config_parameter"].sudo().set_param(
+            "kobo_connector.public_base_url", self.base_url()
+        )
+        data = {"form": self.form.name, "person": "Pushed person"}
+        self._start_kobo_tour("kobo_connector_push_tour", data, login="kobo_push_manager")
+        self.assertTrue(self.form.push_hook_uid)
+        hooks = self.fake.store.assets[self.uid].hooks
+        self.addCleanup(hooks.clear)
+        self.env.flush_all()
+        photo = b"\xff\xd8\xff\xe0" + b"tour-photo" * 50
+        sub = self.fake.add_submission(
+            self.uid,
+            {"name": "Pushed person", "photo": "photo.jpg"},
+            attachments={"photo": ("photo.jpg", photo, "image/jpeg")},
+        )
+        self.assertTrue(self.fake.wait_hooks(20))
+        Form = self.env["kobo.form"]
+        with patch.object(type(Form), "_kobo_commit", lambda form: None):
+            Form._cron_import()
+            self.env["kobo.submission"]._cron_after_import()
+        partner = self.env["res.partner"].search([("name", "=", "Pushed person")])
+        self.assertEqual(len(partner), 1)
+        files = self.env["ir.attachment"].search(
+            [("res_model", "=", "res.partner"), ("res_id", "=", partner.id)]
+        )
+        self.assertEqual(files.raw, photo)
+        on_kobo = next(s for s in self.fake.submissions(self.uid) if s["_id"] == sub["_id"])
+        self.assertEqual(on_kobo["_validation_status"]["uid"], "validation_status_approved")
+        self._start_kobo_tour("kobo_connector_push_files_tour", data, login="kobo_push_manager")

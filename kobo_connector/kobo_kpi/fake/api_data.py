@@ -360,6 +360,39 @@ def hook_detail(fake, req, uid, huid):
     return json_response(200, hook_json(req, asset, hook))
 
 
+@route(rf"/api/v2/assets/{UID}/hooks/(?P<huid>h\w+)/retry/", "PATCH")
+def hook_retry(fake, req, uid, huid):
+    """KPI: every failed log goes back to pending and is delivered again;
+    nothing failed → 304 (no body); a disabled hook → 400."""
+    asset = hook_asset(fake, req, uid)
+    hook = asset.hooks.get(huid)
+    if hook is None:
+        raise error(404, NOT_FOUND)
+    if not hook["active"]:
+        raise error(400, {"detail": "Cannot retry on disabled hooks"})
+    failed = [log for log in hook["logs"] if log["status"] == 0]
+    if not failed:
+        return Response(304, content_type=None)
+    fake.retry_hook_logs(asset, hook, failed)
+    body = {"detail": "Task successfully scheduled", "pending_uids": [log["uid"] for log in failed]}
+    return json_response(200, body)
+
+
+@route(rf"/api/v2/assets/{UID}/hooks/(?P<huid>h\w+)/logs/(?P<luid>hl\w+)/retry/", "PATCH")
+def hook_log_retry(fake, req, uid, huid, luid):
+    asset = hook_asset(fake, req, uid)
+    hook = asset.hooks.get(huid)
+    log = next((x for x in (hook or {}).get("logs", []) if x["uid"] == luid), None)
+    if log is None:
+        raise error(404, NOT_FOUND)
+    if not hook["active"]:
+        raise error(400, {"detail": "Cannot retry on disabled hooks"})
+    if log["status"] != 0:
+        raise error(400, {"detail": "Can not retry a successful or pending delivery"})
+    fake.retry_hook_logs(asset, hook, [log])
+    return json_response(200, {"detail": "Task successfully scheduled"})
+
+
 @route(rf"/api/v2/assets/{UID}/hooks/(?P<huid>h\w+)/logs/", "GET")
 def hook_logs(fake, req, uid, huid):
     asset = hook_asset(fake, req, uid)

@@ -55,6 +55,13 @@ ERROR_BODIES = {
     500: {"error": "Server Error (500)"},
     503: {"detail": "Service temporarily unavailable, try again later."},
 }
+# nginx (in front of kf and eu): large_client_header_buffers 4 8k
+MAX_REQUEST_LINE = 8190
+REQUEST_URI_TOO_LARGE = (
+    b"<html><head><title>414 Request-URI Too Large</title></head><body>"
+    b"<center><h1>414 Request-URI Too Large</h1></center><hr><center>nginx</center>"
+    b"</body></html>"
+)
 LOGIN_PAGE = (
     b"<!doctype html>\n<html><head><title>KoboToolbox</title></head><body>"
     b'<form class="registration registration--login" method="post" action="/accounts/login/">'
@@ -180,6 +187,23 @@ class FakeKobo:
 
     def delete_submission(self, uid, submission_id):
         self.store.delete_submission(self.store.assets[uid], submission_id)
+
+    def hide_submission(self, uid, submission_id):
+        """Take a submission out of the listings (as KoBo does with one whose
+        write is not yet visible) and return it, for :meth:`reveal_submission`."""
+        with self.lock:
+            asset = self.store.assets[uid]
+            sub = asset.by_id.pop(submission_id)
+            asset.submissions.remove(sub)
+            return sub
+
+    def reveal_submission(self, uid, sub):
+        """Make a hidden submission visible again, at its ``_id``'s place."""
+        with self.lock:
+            asset = self.store.assets[uid]
+            asset.by_id[sub["_id"]] = sub
+            asset.submissions.append(sub)
+            asset.submissions.sort(key=lambda s: s["_id"])
 
     def submissions(self, uid):
         with self.lock:
@@ -334,6 +358,18 @@ class FakeKobo:
                 self._hooks_pending += 1
                 self._hook_queue.put((asset, hook, self._render(sub)))
 
+    def retry_hook_logs(self, asset, hook, logs):
+        """Deliver again the submissions of ``logs`` (marked pending): each
+        log is updated in place, as KPI's retry task does."""
+        for log in logs:
+            sub = asset.by_id.get(log["submission_id"])
+            log.update(status=1, status_str="pending", date_modified=utcnow())
+            if sub is None:  # deleted since: KPI's task fails it again
+                log.update(status=0, status_str="failed", message="Submission not found")
+                continue
+            self._hooks_pending += 1
+            self._hook_queue.put((asset, hook, self._render(sub), log))
+
     def wait_hooks(self, timeout=5):
         """Wait until every queued hook delivery is done; False on timeout."""
         with self._hooks_done:
@@ -344,20 +380,21 @@ class FakeKobo:
             item = self._hook_queue.get()
             if item is None:
                 return
-            asset, hook, sub = item
+            asset, hook, sub, *retried = item
             try:
                 log = self._deliver(hook, asset, sub)
             except Exception as exc:  # keep the worker alive whatever happens
                 log = {"status": 0, "status_code": None, "message": str(exc)}
             with self._hooks_done:
                 log.update(
-                    uid=self.store.uid("hl"),
-                    submission_id=sub["_id"],
-                    tries=1,
                     status_str="success" if log["status"] == 2 else "failed",
                     date_modified=utcnow(),
                 )
-                hook["logs"].append(log)
+                if retried:
+                    retried[0].update(log, tries=retried[0]["tries"] + 1)
+                else:
+                    log.update(uid=self.store.uid("hl"), submission_id=sub["_id"], tries=1)
+                    hook["logs"].append(log)
                 self._hooks_pending -= 1
                 self._hooks_done.notify_all()
 
@@ -427,6 +464,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self):
         fake = self.server.fake
+        if len(self.requestline) > MAX_REQUEST_LINE:  # nginx's default in front of kf/eu
+            self.close_connection = True
+            self._send(Response(414, REQUEST_URI_TOO_LARGE, "text/html"))
+            return
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         with fake.lock:

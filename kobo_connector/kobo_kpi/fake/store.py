@@ -151,6 +151,7 @@ class Store:
         self.tokens = {}
         self.assets = {}
         self.imports = {}
+        self.trash = {}  # uid -> (asset, deleted at): KPI's trash, purged later
         self.next_submission_id = 1
         self.on_new_submission = None  # callback(asset, submission) set by the server
 
@@ -322,8 +323,11 @@ class Store:
         return self.create_asset(owner, content, name, asset_type, xls=data)
 
     def delete_asset(self, asset):
+        """KPI moves a deleted project to its trash (gone from the API at
+        once, purged after the retention period)."""
         with self.lock:
             self.assets.pop(asset.uid, None)
+            self.trash[asset.uid] = (asset, utcnow())
 
     def deploy(self, asset, active=True):
         with self.lock:
@@ -507,7 +511,10 @@ class Store:
                         answers[key] = value
             files = list(old["_attachments"])
             if attachments:
-                files += self._attach(asset, sub_id, old["meta/rootUuid"], answers, attachments)
+                added = self._attach(asset, sub_id, old["meta/rootUuid"], answers, attachments)
+                # as KPI does: the file a question had before is soft-deleted, no longer listed
+                replaced = {att["question_xpath"] for att in added}
+                files = [att for att in files if att["question_xpath"] not in replaced] + added
             new = self._build(
                 asset,
                 answers,

@@ -1,0 +1,112 @@
+"""The receiver of KoBo REST Services (one URL per form, with its secret).
+
+KoBo posts each new submission once, as JSON, with no Odoo session; it
+retries only on 502/503/504 and read timeouts (30 s). The body is a
+trigger, not the truth: anyone holding the URL could post made-up answers,
+so only ``_id`` is taken from it and recorded as pending; the import cron
+reads the submission from KoBo with the server's token and maps it through
+the pull path (same lock, isolation, outcome states and import user).
+
+Answers: 202 recorded, 200 already stored, 403 wrong or missing secret
+(nothing stored), 400 malformed body, 410 form archived in Odoo, 413 body
+too large, 503 when the push cannot be recorded (KoBo retries it).
+
+Database: a POST from KoBo carries no session, so Odoo serves it only when
+it can pick the database alone: one database, or a ``dbfilter`` (e.g.
+``--db-filter=^%d$`` with one host name per database).
+"""
+
+import json
+import logging
+
+import psycopg2
+from psycopg2 import errorcodes
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from odoo import http
+from odoo.http import request
+
+_logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_BODY_KB = 1024
+
+
+def _answer(code, **body):
+    headers = [("Content-Type", "application/json"), ("Cache-Control", "no-store")]
+    if code == 503:
+        headers.append(("Retry-After", "60"))
+    return request.make_response(json.dumps(body), headers=headers, status=code)
+
+
+def _kobo_id(body):
+    """The submission's integer ``_id`` from a push body, or None."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    value = data.get("_id")
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    return value if isinstance(value, int) and 0 < value < 2**31 else None
+
+
+class KoboPushController(http.Controller):
+    @http.route(
+        ["/kobo/push/<int:form_id>", "/kobo/push/<int:form_id>/<string:secret>"],
+        type="http",
+        auth="public",
+        methods=["POST"],
+        csrf=False,
+        save_session=False,
+    )
+    def kobo_push(self, form_id, secret=None, **_kw):
+        # sudo: KoBo's POST carries no Odoo user; the secret in the URL is the credential
+        env = request.env(su=True)
+        form = env["kobo.form"].with_context(active_test=False).browse(form_id).exists()
+        if not form._check_push_secret(secret):
+            _logger.info("KoBo push refused for form id %s: wrong or missing secret", form_id)
+            return _answer(403, error="forbidden")
+        if not form.active:
+            return _answer(410, error="This form is archived in Odoo: pushes are not accepted.")
+        max_bytes = self._max_body_bytes(env)
+        length = request.httprequest.content_length
+        if length is not None and length > max_bytes:
+            return _answer(413, error=f"The body is larger than {max_bytes} bytes.")
+        request.httprequest.max_content_length = max_bytes  # also bounds a chunked body
+        try:
+            body = request.httprequest.get_data(cache=False)
+        except RequestEntityTooLarge:
+            return _answer(413, error=f"The body is larger than {max_bytes} bytes.")
+        kobo_id = _kobo_id(body)
+        if kobo_id is None:
+            return _answer(400, error="Expected a KoBo submission as JSON, with its _id.")
+        try:
+            with env.cr.savepoint():
+                recorded = env["kobo.pending.push"]._record(form.id, kobo_id)
+                if recorded:
+                    env.ref("kobo_connector.ir_cron_kobo_import")._trigger()
+                env.flush_all()
+        except psycopg2.Error as exc:
+            if exc.pgcode in (
+                errorcodes.SERIALIZATION_FAILURE,
+                errorcodes.DEADLOCK_DETECTED,
+                errorcodes.LOCK_NOT_AVAILABLE,
+            ):
+                raise  # Odoo retries the whole request
+            _logger.warning("KoBo push for form %s could not be recorded: %s", form.id, exc.pgcode)
+            return _answer(503, error="The push could not be recorded: KoBo will retry.")
+        if not recorded:
+            return _answer(200, status="known", id=kobo_id)
+        return _answer(202, status="recorded", id=kobo_id)
+
+    @staticmethod
+    def _max_body_bytes(env):
+        value = env["ir.config_parameter"].get_param("kobo_connector.push_max_body_kb")
+        try:
+            return int(value) * 1024
+        except (TypeError, ValueError):
+            return DEFAULT_MAX_BODY_KB * 1024

@@ -1,0 +1,48 @@
+"""Submissions KoBo pushed (REST Services) and the import has not read yet.
+
+The push receiver (controllers/push.py) records only the identity of the
+submission (``_id``): the body of a push is a trigger, not the truth. The
+import cron reads each pending submission from KoBo with the server's token
+and maps it through the ordinary pull path (``kobo.form._import_pushed``),
+then forgets the pending row. One row per (form, KoBo id): a duplicate push
+changes nothing.
+"""
+
+from odoo import fields, models
+
+
+class KoboPendingPush(models.Model):
+    _name = "kobo.pending.push"
+    _description = "KoBo Pushed Submission (pending import)"
+    _order = "form_id, kobo_id"
+    _rec_name = "kobo_id"
+    _log_access = False
+
+    form_id = fields.Many2one(
+        "kobo.form", required=True, readonly=True, ondelete="cascade", index=True
+    )
+    kobo_id = fields.Integer(string="KoBo ID", required=True, readonly=True, aggregator=None)
+    received_on = fields.Datetime(readonly=True, default=fields.Datetime.now)
+
+    _sql_constraints = [
+        ("push_uniq", "unique(form_id, kobo_id)", "A pushed submission is recorded once per form."),
+    ]
+
+    def _record(self, form_id, kobo_id):
+        """Record a push (plain SQL: one statement, a duplicate is a no-op).
+        Return False when the submission is already stored in Odoo."""
+        cr = self.env.cr
+        cr.execute(
+            "SELECT 1 FROM kobo_submission WHERE form_id = %s AND kobo_id = %s", (form_id, kobo_id)
+        )
+        if cr.fetchone():
+            return False
+        cr.execute(
+            """
+            INSERT INTO kobo_pending_push (form_id, kobo_id, received_on)
+            VALUES (%s, %s, now() at time zone 'UTC')
+            ON CONFLICT (form_id, kobo_id) DO NOTHING
+            """,
+            (form_id, kobo_id),
+        )
+        return True
