@@ -1,5 +1,7 @@
 from . import (
+    kobo_allowed_model,
     kobo_form,
+    kobo_form_import,
     kobo_form_question,
     kobo_form_sync,
     kobo_mapping,

@@ -39,9 +39,9 @@ doubled on each new refusal. A requested sync (``kobo.sync.request``) and
 ``form._sync_soon()`` (for pushes) are never delayed by the interval (only
 by a running Retry-After).
 
-Records are created as the user running the import, with superuser rights
-(the mapping is configured by KoBo managers): OdooBot for the scheduled
-action, in the form's company.
+Records are written as the form's import user (``kobo.form._import_env()``:
+a real, limited user, never the superuser), in the form's company and time
+zone, whoever runs the import (OdooBot for the scheduled action).
 """
 
 import logging
@@ -188,6 +188,7 @@ class KoboForm(models.Model):
                 ),
                 "warning",
             )
+        # sudo: a KoBo User may ask for a sync; the request only names the form and the user
         self.env["kobo.sync.request"].sudo().create(
             [{"form_id": form.id, "user_id": self.env.uid} for form in forms]
         )

@@ -69,7 +69,7 @@ class KoboMapping(models.Model):
         "actions a system administrator approved for KoBo imports can be chosen.",
     )
 
-    @api.constrains("after_import_action_id", "model_id")
+    @api.constrains("after_import_action_id", "model_name")
     def _check_after_import_action(self):
         for mapping in self.filtered("after_import_action_id"):
             # sudo: only administrators can read server actions; this checks the approval

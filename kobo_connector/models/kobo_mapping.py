@@ -1,14 +1,23 @@
+from markupsafe import Markup
+
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools.sql import table_exists
 
-from ..kobo_kpi.submission import SUPPORTED_TYPES, ConversionError, FieldSpec, make_converter
+from odoo.addons.base.models.ir_model import FIELD_TYPES
 
-# binary/image need the attachment download of a later stage
-MAPPABLE_TYPES = sorted(SUPPORTED_TYPES - {"binary", "image"})
+from ..kobo_kpi.submission import ConversionError, FieldSpec, make_converter
+from .kobo_allowed_model import MAPPABLE_TYPES  # noqa: F401  (kept importable from here)
 
 
 class KoboMapping(models.Model):
-    """How the submissions of one KoBo form become records of one Odoo model."""
+    """How the submissions of one KoBo form become records of one Odoo model.
+
+    The target is kept as text (``model_name``; lines: ``field_name``), so the
+    uninstall of the target's module disables the mapping instead of deleting
+    it; ``model_id`` / ``field_id`` are the safe pickers' view of those names.
+    What may be targeted is decided by ``kobo.allowed.model`` when a mapping or
+    a line is saved, again when it is compiled, and at every import."""
 
     _name = "kobo.mapping"
     _description = "KoBo Mapping"
@@ -17,17 +26,21 @@ class KoboMapping(models.Model):
     name = fields.Char(compute="_compute_name", store=True, readonly=False)
     form_id = fields.Many2one("kobo.form", required=True, ondelete="cascade", index=True)
     company_id = fields.Many2one(related="form_id.company_id", store=True)
-    model_id = fields.Many2one(
-        "ir.model",
-        string="Creates",
-        required=True,
-        ondelete="cascade",
-        domain=[("transient", "=", False)],
+    model_name = fields.Char(
+        string="Model Name", index=True, help="The target model, e.g. res.partner."
     )
-    model_name = fields.Char(related="model_id.model", string="Model Name")
+    model_id = fields.Many2one(
+        "kobo.target.model",
+        string="Creates",
+        compute="_compute_model_id",
+        inverse="_inverse_model_id",
+        help="Only the models a system administrator allows (KoBoToolbox > Configuration > "
+        "Allowed Models).",
+    )
     enabled = fields.Boolean(
         copy=False, help="Submissions are imported only through an enabled mapping (one per form)."
     )
+    disabled_reason = fields.Char(readonly=True, copy=False)
     line_ids = fields.One2many(
         "kobo.mapping.line",
         "mapping_id",
@@ -47,11 +60,12 @@ class KoboMapping(models.Model):
     match_question_path = fields.Char(
         string="Key Question", help="XPath of the question whose answer identifies the record."
     )
+    match_field_name = fields.Char(string="Key Field Name")
     match_field_id = fields.Many2one(
-        "ir.model.fields",
+        "kobo.target.field",
         string="Key Field",
-        ondelete="cascade",
-        domain="[('model_id', '=', model_id), ('store', '=', True)]",
+        compute="_compute_match_field_id",
+        inverse="_inverse_match_field_id",
     )
     edit_policy = fields.Selection(
         [("update", "Update the record"), ("ignore", "Keep the record as first imported")],
@@ -60,15 +74,51 @@ class KoboMapping(models.Model):
         required=True,
     )
 
-    @api.depends("form_id.name", "model_id.name")
+    @api.model_create_multi
+    def create(self, vals_list):
+        return super().create(
+            [_picked_names(self.env, vals, MAPPING_PICKERS) for vals in vals_list]
+        )
+
+    def write(self, vals):
+        return super().write(_picked_names(self.env, vals, MAPPING_PICKERS))
+
+    @api.depends("model_name")
+    def _compute_model_id(self):
+        Target = self.env["kobo.target.model"]
+        names = set(self.mapped("model_name")) - {False}
+        by_name = (
+            {t.model: t for t in Target.search([("model", "in", list(names))])} if names else {}
+        )
+        for mapping in self:
+            mapping.model_id = by_name.get(mapping.model_name, Target)
+
+    @api.onchange("model_id")
+    def _onchange_model_id(self):
+        # the name at once in the form (e.g. for domains on model_name)
+        self.model_name = self.model_id.model or False
+
+    def _inverse_model_id(self):
+        for mapping in self:
+            mapping.model_name = _ir_name("ir.model", mapping.model_id, "model")
+
+    @api.depends("model_name", "match_field_name")
+    def _compute_match_field_id(self):
+        for mapping in self:
+            mapping.match_field_id = _target_field(
+                self.env, mapping.model_name, mapping.match_field_name
+            )
+
+    def _inverse_match_field_id(self):
+        for mapping in self:
+            mapping.match_field_name = _ir_name("ir.model.fields", mapping.match_field_id, "name")
+
+    @api.depends("form_id.name", "model_id", "model_name")
     def _compute_name(self):
         for mapping in self:
             # no dangling "Form →" while the model is still to be chosen
-            mapping.name = (
-                f"{mapping.form_id.name or ''} → {mapping.model_id.name}"
-                if mapping.model_id
-                else False
-            )
+            target = mapping.model_id.name or mapping.model_name
+            mapping.name = f"{mapping.form_id.name or ''} → {target}" if target else False
 
     def init(self):
         # at most one enabled mapping per form, in the database too
@@ -91,30 +141,158 @@ class KoboMapping(models.Model):
                     )
                 )
 
-    @api.constrains("match_policy", "match_question_path", "match_field_id")
+    @api.constrains("match_policy", "match_question_path", "match_field_name")
     def _check_match(self):
+        Policy = self.env["kobo.allowed.model"]
         for mapping in self:
-            if mapping.match_policy == "match" and not (
-                mapping.match_question_path and mapping.match_field_id
-            ):
+            if mapping.match_policy != "match":
+                continue
+            if not (mapping.match_question_path and mapping.match_field_name):
                 raise ValidationError(
                     self.env._("To update existing records, choose the key question and field.")
                 )
+            error = Policy._field_error(mapping.model_name, mapping.match_field_name)
+            if error:
+                raise ValidationError(error)
+
+    @api.constrains("model_name", "enabled", "form_id")
+    def _check_target(self):
+        """The model is allowed, every line still fits it, and the form's
+        import user may create and write its records (and their lines)."""
+        Policy = self.env["kobo.allowed.model"]
+        for mapping in self:
+            if not mapping.model_name:
+                raise ValidationError(self.env._("Choose what the mapping creates."))
+            error = Policy._model_error(mapping.model_name)
+            if error:
+                raise ValidationError(error)
+            mapping._all_lines()._check_line()
+            if mapping.enabled:
+                mapping._check_import_rights()
+
+    def _all_lines(self):
+        return self.env["kobo.mapping.line"].search([("mapping_id", "in", self.ids)])
+
+    def _check_import_rights(self):
+        """Refuse, naming the missing right, a target the import user cannot write."""
+        self.ensure_one()
+        env = self.form_id._import_env()
+        models_ = {self.model_name} | {
+            line._target_model() for line in self._all_lines() if line.parent_id
+        }
+        for model_name in sorted(models_):
+            for operation in ("create", "write"):
+                if not env["ir.model.access"].check(model_name, operation, raise_exception=False):
+                    raise ValidationError(
+                        self.env._(
+                            "The import user %(user)s may not %(operation)s %(model)s records: "
+                            "a system administrator gives that right to the group "
+                            "KoBoToolbox / Import (or chooses another import user for the form).",
+                            user=env.user.name,
+                            operation=operation,
+                            model=self.env[model_name]._description,
+                        )
+                    )
+
+    @api.model
+    def _disable_gone(self, model_names=(), fields=(), reason="uninstall"):
+        """Targets that disappear (a module uninstalled, a model taken off the
+        allowlist): their mappings are kept, disabled, with the reason."""
+        if not table_exists(self.env.cr, self._table):  # this module's own uninstall
+            return
+        # sudo: runs during an uninstall or an allowlist change, over all companies
+        Mapping = self.sudo().with_context(active_test=False)
+        mappings = Mapping.browse()
+        if model_names:
+            mappings |= Mapping.search([("model_name", "in", list(model_names))])
+        keys = set(fields)
+        if keys:
+            names = list({name for _model, name in keys})
+            lines = self.env["kobo.mapping.line"].sudo().search([("field_name", "in", names)])
+            mappings |= lines.filtered(
+                lambda line: (line._target_model(), line.field_name) in keys
+            ).mapping_id
+            mappings |= Mapping.search([("match_field_name", "in", names)]).filtered(
+                lambda m: (m.model_name, m.match_field_name) in keys
+            )
+        message = (
+            self.env._("Disabled: its target model was taken off the allowed models.")
+            if reason == "allowlist"
+            else self.env._("Disabled: its target model or field was uninstalled.")
+        )
+        for mapping in mappings.filtered("enabled"):
+            mapping.write({"enabled": False, "disabled_reason": message})
+            mapping.form_id.message_post(body=Markup("%s<br/>%s") % (mapping.name, message))
 
     # ------------------------------------------------------------------
     # Compilation: converters built once per batch, not per submission
     # ------------------------------------------------------------------
     def _compile(self):
+        """The mapping, checked again against the policy and the import
+        user's view of the fields (a field it may not see is not there),
+        with the form's time zone."""
         self.ensure_one()
+        if not self.model_name or self.model_name not in self.env:
+            raise UserError(
+                self.env._(
+                    "The mapping %(mapping)s targets %(model)s, which is not installed.",
+                    mapping=self.name,
+                    model=self.model_name,
+                )
+            )
+        self.env["kobo.allowed.model"]._check_target(self.model_name)
+        env = self.form_id._import_env()
         questions = {q.xpath: q for q in self.form_id.with_context(active_test=False).question_ids}
-        tz = self.env.user.tz or self.form_id.company_id.partner_id.tz or "UTC"
+        tz = env.context.get("tz") or "UTC"
         aliases = {}
-        lines = self.line_ids._compile(self.env[self.model_name], questions, tz, aliases)
+        lines = self.line_ids._compile(env[self.model_name], questions, tz, aliases)
         plan = _Plan(self.model_name, lines, aliases)
+        plan.env = env
         if self.match_policy == "match":
+            self.env["kobo.allowed.model"]._check_target(self.model_name, [self.match_field_name])
             plan.key_path = self.match_question_path
-            plan.key_field = self.match_field_id.name
+            plan.key_field = self.match_field_name
         return plan
+
+
+# picker field -> (name field, ir model, its name field)
+MAPPING_PICKERS = {
+    "model_id": ("model_name", "ir.model", "model"),
+    "match_field_id": ("match_field_name", "ir.model.fields", "name"),
+}
+LINE_PICKERS = {"field_id": ("field_name", "ir.model.fields", "name")}
+
+
+def _picked_names(env, vals, pickers):
+    """Values with the pickers' ids replaced by the names they stand for,
+    so that the names are set (and checked) before anything else."""
+    vals = dict(vals)
+    for picker, (name_field, model, fname) in pickers.items():
+        if picker in vals:
+            picked = vals.pop(picker)
+            if isinstance(picked, models.BaseModel):
+                picked = picked.id
+            # sudo: turns an id into a name only; the policy then checks that name
+            vals[name_field] = (
+                picked and env[model].sudo().browse(picked).exists()[fname]
+            ) or False
+    return vals
+
+
+def _ir_name(model, picked, fname):
+    """The technical name behind a picker's id (the pickers share the ids
+    of ir.model / ir.model.fields, so an RPC may also pass those)."""
+    if not picked:
+        return False
+    # sudo: turns an id into a name only; the policy then checks that name
+    return picked.env[model].sudo().browse(picked.id).exists()[fname] or False
+
+
+def _target_field(env, model_name, field_name):
+    Target = env["kobo.target.field"]
+    if not (model_name and field_name):
+        return Target
+    return Target.search([("model", "=", model_name), ("name", "=", field_name)], limit=1)
 
 
 class KoboMappingLine(models.Model):
@@ -144,15 +322,58 @@ class KoboMappingLine(models.Model):
         domain="[('form_id', '=', form_id), ('is_group', '=', False)]",
         help="Empty for a constant.",
     )
+    field_name = fields.Char(string="Field Name", help="The technical name of the Odoo field.")
+    target_model = fields.Char(compute="_compute_target_model", recursive=True)
     field_id = fields.Many2one(
-        "ir.model.fields", string="Odoo Field", required=True, ondelete="cascade"
+        "kobo.target.field",
+        string="Odoo Field",
+        compute="_compute_field_id",
+        inverse="_inverse_field_id",
     )
-    field_name = fields.Char(related="field_id.name")
-    field_type = fields.Selection(related="field_id.ttype")
+    field_type = fields.Selection(FIELD_TYPES, compute="_compute_field_type")
+    field_relation = fields.Char(compute="_compute_field_type")
     constant = fields.Char(
         string="Constant / Default",
         help="Written when the question is empty, or always when no question is chosen.",
     )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        return super().create([_picked_names(self.env, vals, LINE_PICKERS) for vals in vals_list])
+
+    def write(self, vals):
+        return super().write(_picked_names(self.env, vals, LINE_PICKERS))
+
+    @api.depends("mapping_id.model_name", "parent_id.field_name", "parent_id.target_model")
+    def _compute_target_model(self):
+        for line in self:
+            line.target_model = line._target_model()
+
+    def _target_model(self):
+        """The model this line writes: the mapping's, or a repeat line's comodel."""
+        self.ensure_one()
+        if not self.parent_id:
+            return self.mapping_id.model_name or False
+        parent_model = self.parent_id._target_model()
+        field = parent_model in self.env and self.env[parent_model]._fields.get(
+            self.parent_id.field_name or ""
+        )
+        return field.comodel_name if field and field.type == "one2many" else False
+
+    @api.depends("field_name", "target_model")
+    def _compute_field_id(self):
+        for line in self:
+            line.field_id = _target_field(self.env, line.target_model, line.field_name)
+
+    @api.depends("field_id")
+    def _compute_field_type(self):
+        for line in self:
+            line.field_type = line.field_id.ttype
+            line.field_relation = line.field_id.relation
+
+    def _inverse_field_id(self):
+        for line in self:
+            line.field_name = _ir_name("ir.model.fields", line.field_id, "name")
 
     @api.depends("question_path", "mapping_id.form_id")
     def _compute_question_id(self):
@@ -179,45 +400,77 @@ class KoboMappingLine(models.Model):
             "target": "new",
         }
 
-    @api.constrains("field_id", "question_path", "constant", "child_ids")
+    @api.constrains(
+        "field_name", "question_path", "constant", "child_ids", "parent_id", "mapping_id"
+    )
     def _check_line(self):
+        """When saved: the field belongs to the line's model, the policy
+        allows it (stored, writable, not security-relevant), and the constant
+        converts."""
+        Policy = self.env["kobo.allowed.model"]
         for line in self:
-            if line.field_type not in MAPPABLE_TYPES:
+            model_name = line._target_model()
+            if line.parent_id and line.parent_id.mapping_id != line.mapping_id:
                 raise ValidationError(
-                    self.env._(
-                        "The field %(field)s (%(type)s) cannot be filled from KoBo.",
-                        field=line.field_id.field_description,
-                        type=line.field_type,
-                    )
+                    self.env._("A repeat's line belongs to its repeat's mapping.")
                 )
-            if line.field_type == "one2many" and not line.question_path:
+            if not line.field_name:
+                raise ValidationError(self.env._("Choose the Odoo field of each line."))
+            error = Policy._model_error(
+                model_name, line=bool(line.parent_id)
+            ) or Policy._field_error(model_name, line.field_name)
+            if error:
+                raise ValidationError(error)
+            field_type = self.env[model_name]._fields[line.field_name].type
+            if field_type == "one2many" and not line.question_path:
                 raise ValidationError(
                     self.env._("A one2many field is filled from a repeat group: choose it.")
                 )
+            if line.constant:
+                line._converter(self.env[model_name])  # raises if the constant does not convert
+
+    def _converter(self, model, questions=None, tz="UTC"):
+        """(field spec, converter, converted constant) of this line."""
+        fields_get = model.fields_get([self.field_name])
+        if self.field_name not in fields_get:
+            raise UserError(
+                self.env._(
+                    "The import user cannot see the field %(field)s of %(model)s.",
+                    field=self.field_name,
+                    model=model._name,
+                )
+            )
+        spec = FieldSpec.from_fields_get(self.field_name, fields_get[self.field_name])
+        if questions is None:
+            question = self.question_id
+        else:
+            question = questions.get(self.question_path)
+        conv = make_converter(
+            spec,
+            question.type if question else None,
+            tz=tz,
+            question_path=self.question_path or "",
+        )
+        constant = False
+        if self.constant:
+            try:
+                constant = conv(self.constant)
+            except ConversionError as exc:
+                raise ValidationError(
+                    self.env._("Constant of %(field)s: %(error)s", field=spec.label, error=exc)
+                ) from exc
+        return spec, conv, constant
 
     def _compile(self, model, questions, tz, aliases):
         """[(field name, question path, converter, constant value, child lines)]"""
         compiled = []
-        fields_get = model.fields_get(self.mapped("field_name"))
+        Policy = self.env["kobo.allowed.model"]
         for line in self:
-            spec = FieldSpec.from_fields_get(line.field_name, fields_get[line.field_name])
+            Policy._check_target(model._name, [line.field_name], line=bool(line.parent_id))
+            spec, conv, constant = line._converter(model, questions, tz)
             question = questions.get(line.question_path)
-            conv = make_converter(
-                spec,
-                question.type if question else None,
-                tz=tz,
-                question_path=line.question_path or "",
-            )
-            constant = False
-            if line.constant:
-                try:
-                    constant = conv(line.constant)
-                except ConversionError as exc:
-                    raise ValidationError(
-                        self.env._("Constant of %(field)s: %(error)s", field=spec.label, error=exc)
-                    ) from exc
             children = []
-            if line.field_type == "one2many":
+            if spec.type == "one2many":
                 children = line.child_ids._compile(model.env[spec.relation], questions, tz, aliases)
             if spec.relation and question and question.choice_ids:
                 # a select answer is a choice name: its label may be the record's name
@@ -249,6 +502,7 @@ class _Plan:
         self.aliases = aliases  # {model: {choice name: choice label}}
         self.key_path = None
         self.key_field = None
+        self.env = None  # the import environment (kobo.form._import_env())
 
     def values(self, data, lines=None):
         vals = {}

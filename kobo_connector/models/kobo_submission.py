@@ -94,9 +94,21 @@ class KoboSubmission(models.Model):
 
     @api.depends("res_model", "res_id")
     def _compute_record_name(self):
+        """One search per model, within what the reader may read: a record
+        the reader cannot see has no name here (and no AccessError)."""
+        ids_by_model = defaultdict(set)
         for sub in self:
-            record = sub._record()
-            sub.record_name = record.display_name if record else False
+            if sub.res_model and sub.res_id and sub.res_model in self.env:
+                ids_by_model[sub.res_model].add(sub.res_id)
+        names = {}
+        for model, ids in ids_by_model.items():
+            Model = self.env[model].with_context(active_test=False)
+            if not Model.has_access("read"):
+                continue
+            for record in Model.search([("id", "in", list(ids))]):
+                names[model, record.id] = record.display_name
+        for sub in self:
+            sub.record_name = names.get((sub.res_model, sub.res_id), False)
 
     def _compute_display_name(self):
         for sub in self:
@@ -123,6 +135,14 @@ class KoboSubmission(models.Model):
         """Map the selected submissions again (after the mapping was fixed)."""
         self.env["kobo.form"].check_access("write")
         todo = self.filtered(lambda s: s.state in ("error", "pending", "skipped", "ignored"))
+        for form in todo.form_id:
+            if not form._try_lock():  # the form's sync lock: never map alongside a sync
+                raise UserError(
+                    self.env._(
+                        "A sync of %(form)s is running: reprocess again in a moment.",
+                        form=form.name,
+                    )
+                )
         counts = todo._process()
         return self.env["kobo.server"]._notify(
             self.env._("Reprocessed"),
@@ -340,10 +360,9 @@ class KoboSubmission(models.Model):
             message = self.env._("The form %(form)s has no enabled mapping.", form=form.name)
             self._set_outcomes(form, items, {item.id: ("error", message, False) for item in items})
             return {"errors": len(items)}
-        plan = plan or mapping._compile()
-        Model = self.env[plan.model].sudo().with_context(**IMPORT_CONTEXT)
-        if form.company_id and form.company_id != self.env.company:
-            Model = Model.with_company(form.company_id)
+        plan = plan or mapping._compile()  # the policy again, as the import user
+        # as the form's import user (never sudo): its rights are the final guard
+        Model = plan.env[plan.model].with_context(**IMPORT_CONTEXT)
         outcomes = {}
         todo = []
         for item in items:
@@ -416,7 +435,7 @@ class KoboSubmission(models.Model):
         for _sub, vals in todo:
             collect(vals)
         found = {
-            model: self._find_by_names(model, names, plan.aliases.get(model, {}))
+            model: self.with_env(plan.env)._find_by_names(model, names, plan.aliases.get(model, {}))
             for model, names in wanted.items()
         }
 
@@ -455,7 +474,7 @@ class KoboSubmission(models.Model):
     def _find_by_names(self, model, names, aliases):
         """{name: record id or None}: exact name (or choice label), then
         case-insensitive."""
-        Model = self.env[model].sudo().with_context(active_test=True)
+        Model = self.env[model].with_context(active_test=True)  # the import user's env
         rec_name = Model._rec_name or "name"
         field = Model._fields.get(rec_name)
         by_name = {}
@@ -488,7 +507,8 @@ class KoboSubmission(models.Model):
             if wanted:
                 Model.flush_model([plan.key_field])
                 for record in Model.search_fetch(
-                    [(plan.key_field, "in", list(wanted))], [plan.key_field]
+                    [(plan.key_field, "in", list(wanted)), *self._match_scope(Model)],
+                    [plan.key_field],
                 ):
                     by_key.setdefault(_typed_key(record[plan.key_field]), record.id)
         creates, writes = [], []
@@ -501,6 +521,18 @@ class KoboSubmission(models.Model):
             else:
                 creates.append((sub, vals))
         return creates, writes
+
+    def _match_scope(self, Model):
+        """What "same key" may match: the form's company (or shared) records,
+        never one an Odoo user or company points to (a user's partner)."""
+        domain = []
+        company_field = Model._fields.get("company_id")
+        if company_field is not None and company_field.store:
+            domain.append(("company_id", "in", [Model.env.company.id, False]))
+        protected = self.env["kobo.allowed.model"]._protected_ids(Model._name)
+        if protected:
+            domain.append(("id", "not in", list(protected)))
+        return domain
 
     def _create_records(self, Model, creates, outcomes, made):
         """One batched create; if it fails, one by one to isolate the culprit."""
@@ -530,7 +562,15 @@ class KoboSubmission(models.Model):
 
     def _write_records(self, Model, writes, outcomes, made):
         updated = 0
+        protected = self.env["kobo.allowed.model"]._protected_ids(Model._name) if writes else ()
         for sub, record_id, vals in writes:
+            if record_id in protected:  # became a user's partner since: never overwritten
+                message = self.env._(
+                    "The record is now linked to an Odoo user or company: "
+                    "KoBo imports do not update it."
+                )
+                outcomes[sub.id] = ("error", message, False)
+                continue
             record = Model.browse(record_id)
             kept = {}
             for name, value in vals.items():

@@ -77,13 +77,15 @@ class TestIsolation(HardeningCase):
             {"mapping_id": validation.mapping_id.id, "field_id": color.id}
         )
         self.env.cr.execute(
-            "UPDATE kobo_mapping_line SET constant = 'red' WHERE field_id = %s", (color.id,)
+            "UPDATE kobo_mapping_line SET constant = 'red' WHERE field_name = 'color' "
+            "AND mapping_id = %s",
+            (validation.mapping_id.id,),
         )
-        country_code = self.env["ir.model.fields"]._get("res.country", "code")
+        # a field that is no longer there (e.g. its module uninstalled)
         self.env.cr.execute(
-            "UPDATE kobo_mapping_line SET field_id = %s WHERE mapping_id = %s "
+            "UPDATE kobo_mapping_line SET field_name = 'x_gone' WHERE mapping_id = %s "
             "AND question_path = 'email'",
-            (country_code.id, stale.mapping_id.id),
+            (stale.mapping_id.id,),
         )
         self.env.invalidate_all()
         Submission = type(self.env["kobo.submission"])
@@ -111,7 +113,7 @@ class TestIsolation(HardeningCase):
             self.assertFalse(form.sync_request_ids, "the requester was answered")
             self.assertEqual(form.sync_cursor, 0)
         self.assertIn("red", validation.sync_error)
-        self.assertIn("code", stale.sync_error)
+        self.assertIn("x_gone", stale.sync_error)
         self.assertIn("Database error", database.sync_error)
         self.assertIn("division by zero", database.sync_error)
         self.env.cr.execute("SELECT 1")  # the cursor is usable

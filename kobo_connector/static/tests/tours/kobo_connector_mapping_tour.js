@@ -1,5 +1,7 @@
 /** @odoo-module **/
-/* What the README tells a new user, through the UI only: open the fetched
+/* What the README tells a new user, through the UI only, as a KoBo Manager
+ * who is not an Odoo administrator (the pickers show only allowed models and
+ * fields): open the fetched
  * "Contact registration" form, tab Mappings, add a mapping that creates
  * Contacts (question chosen by its label -> Odoo field), enable it, save and
  * press "Sync from KoBo". The Python test then runs the scheduled import and
