@@ -8,8 +8,7 @@
     "license": "AGPL-3",
     "depends": ["kobo_connector", "stock"],
     "data": [
-        # data/kobo_stock_import_data.xml: wired by the lead once the
-        # safe-imports branch (kobo.allowed.model, group_kobo_import) is merged
+        "data/kobo_stock_import_data.xml",
         "views/kobo_mapping_views.xml",
     ],
     "demo": ["demo/kobo_stock_demo.xml"],

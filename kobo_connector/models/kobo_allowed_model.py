@@ -28,8 +28,8 @@ from odoo.addons.base.models.ir_model import FIELD_TYPES
 
 from ..kobo_kpi.submission import SUPPORTED_TYPES
 
-# binary/image need the attachment download of a later stage
-MAPPABLE_TYPES = sorted(SUPPORTED_TYPES - {"binary", "image"})
+# binary/image are filled from a photo or file question (its attachment)
+MAPPABLE_TYPES = sorted(SUPPORTED_TYPES)
 
 # models no mapping ever writes, whatever the allowlist says
 FLOOR_PREFIXES = (

@@ -191,11 +191,7 @@ class KoboMapping(models.Model):
         return None
 
     def _kobo_line_vals(self, model_name, field_name, question_path):
-        # the line's target field: issue 8 replaces field_id by field_name
-        field = (
-            self.env["ir.model.fields"].sudo()._get(model_name, field_name)
-        )  # sudo: ir.model.fields is admin-only; only its id is used
-        return {"question_path": question_path, "field_id": field.id}
+        return {"question_path": question_path, "field_name": field_name}
 
     def action_suggest(self):
         """Add a line for each unmapped question whose name or label matches

@@ -1,13 +1,11 @@
 """Browser tour: the distribution form mapped to pickings through the UI
 (Suggest, a value map, Preview), enabled, synced, and the picking opened.
 
-Run as admin: a KoBo Manager cannot read ir.model / ir.model.fields, which
-the mapping form's pickers use until the safe pickers of the safe-imports
-branch are merged."""
+Run as a KoBo Manager who is an Inventory user, not an Odoo administrator."""
 
 from unittest.mock import patch
 
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from odoo.addons.kobo_connector.kobo_kpi.fake.seed import DISTRIBUTION_PRODUCTS, xlsform
 from odoo.addons.kobo_connector.tests.test_ui_tours import KoboTourCase
@@ -44,9 +42,14 @@ class TestStockTour(KoboTourCase):
         cls.warehouse.code = "WH"
         cls.server = cls._connected_server()
         cls.form = cls.env["kobo.form"].search([("asset_uid", "=", cls.uid)])
+        cls.manager = new_test_user(
+            cls.env,
+            login="tour_stock_kobo_manager",
+            groups="base.group_user,kobo_connector.group_kobo_manager,stock.group_stock_user",
+        )
 
     def test_stock_tour(self):
-        self._start_kobo_tour("kobo_connector_stock_tour", {})
+        self._start_kobo_tour("kobo_connector_stock_tour", {}, login=self.manager.login)
         mapping = self.env["kobo.mapping"].search([("form_id", "=", self.form.id)])
         self.assertTrue(mapping.enabled)
         self.assertEqual(mapping.model_name, "stock.picking")
@@ -85,4 +88,6 @@ class TestStockTour(KoboTourCase):
         self.assertEqual(picking.picking_type_id, self.warehouse.out_type_id)
         self.assertEqual(picking.move_ids.mapped("product_uom_qty"), [2.0, 5.0])
 
-        self._start_kobo_tour("kobo_connector_stock_open_picking_tour", {})
+        self._start_kobo_tour(
+            "kobo_connector_stock_open_picking_tour", {}, login=self.manager.login
+        )
