@@ -8,6 +8,7 @@ import queue
 import re
 import socket
 import struct
+import sys
 import threading
 import time
 import urllib.error
@@ -427,6 +428,10 @@ class _Server(ThreadingHTTPServer):
 
     def service_actions(self):
         self.serving.set()
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client gone (timed out)
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
