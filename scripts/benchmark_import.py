@@ -6,10 +6,12 @@ For each N, in a database where kobo_connector is installed, it measures:
   the scheduled action's own code path (pages of 1000, commit per page);
 - Odoo's ``load()`` of the same final rows (the CSV import path);
 - batched ``create()`` (1000 per call) of the same final values;
-and the number of HTTP requests and the peak Python memory of the import.
+and the number of HTTP requests, the peak memory of the process (and its
+growth during the import) and the longest call of the scheduled action.
+The fake KoBo takes ``--latency`` seconds (default 1, like kf) per page.
 
     scripts/benchmark                      # N = 1000, 10000 in a fresh database
-    scripts/benchmark 1000 10000 100000    # (--repeat 1 for the large ones)
+    scripts/benchmark 100000               # (one run: --repeat defaults to 1 above 10,000)
 
 Each figure is the best of ``--repeat`` interleaved runs.
 """
@@ -34,9 +36,20 @@ SURVEY = [
 ]
 CHOICES = [
     {"list_name": "country", "name": code, "label": label}
-    for code, label in [("ke", "Kenya"), ("ug", "Uganda"), ("ss", "South Sudan"), ("et", "Ethiopia")]
+    for code, label in [
+        ("ke", "Kenya"),
+        ("ug", "Uganda"),
+        ("ss", "South Sudan"),
+        ("et", "Ethiopia"),
+    ]
 ]
-FIELDS = {"name": "name", "email": "email", "phone": "phone", "city": "city", "country": "country_id"}
+FIELDS = {
+    "name": "name",
+    "email": "email",
+    "phone": "phone",
+    "city": "city",
+    "country": "country_id",
+}
 
 
 def answers(n):
@@ -75,24 +88,37 @@ def bench_e2e(env, fake, n):
             "model_id": env["ir.model"]._get("res.partner").id,
             "enabled": True,
             "line_ids": [
-                (0, 0, {"question_path": q, "field_id": env["ir.model.fields"]._get("res.partner", f).id})
+                (
+                    0,
+                    0,
+                    {
+                        "question_path": q,
+                        "field_id": env["ir.model.fields"]._get("res.partner", f).id,
+                    },
+                )
                 for q, f in FIELDS.items()
             ],
         }
     )
     env.cr.commit()
     fake.reset_requests()
+    Submission = env["kobo.submission"]
+    imported, longest, calls = 0, 0.0, 0
     with RssPeak() as memory:
         start = time.perf_counter()
-        remaining = 1
-        while remaining:
-            _done, remaining = env["kobo.form"]._cron_import(limit=1000)
+        while imported < n:  # what the cron does: call again while work remains
+            call = time.perf_counter()
+            env["kobo.form"]._cron_import()
+            longest = max(longest, time.perf_counter() - call)
+            calls += 1
+            assert calls <= 2 * n // 1000 + 10, f"no progress: {imported} of {n} imported"
+            imported = Submission.search_count(
+                [("form_id", "=", form.id), ("state", "=", "imported")]
+            )
         elapsed = time.perf_counter() - start
-    imported = env["kobo.submission"].search_count([("form_id", "=", form.id), ("state", "=", "imported")])
-    assert imported == n, f"imported {imported} of {n}"
     form.active = False
     env.cr.commit()
-    return elapsed, len(fake.requests), memory.peak
+    return elapsed, len(fake.requests), memory, longest
 
 
 class RssPeak:
@@ -114,7 +140,8 @@ class RssPeak:
     def __exit__(self, *exc):
         self.done.set()
         self.thread.join()
-        self.peak = max(self.peak_rss, self.process.memory_info().rss) - self.base
+        self.peak_rss = max(self.peak_rss, self.process.memory_info().rss)
+        self.peak = self.peak_rss - self.base
 
 
 def final_rows(env, n):
@@ -127,8 +154,10 @@ def final_rows(env, n):
 def bench_load(env, n):
     rows = final_rows(env, n)
     start = time.perf_counter()
-    result = env["res.partner"].with_context(**IMPORT_CONTEXT).load(
-        ["name", "email", "phone", "city", "country_id"], rows
+    result = (
+        env["res.partner"]
+        .with_context(**IMPORT_CONTEXT)
+        .load(["name", "email", "phone", "city", "country_id"], rows)
     )
     env.cr.commit()  # the rows are stored (flushed) only now
     elapsed = time.perf_counter() - start
@@ -155,14 +184,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-d", "--database", required=True)
     parser.add_argument("--addons-path", required=True)
-    parser.add_argument("--repeat", type=int, default=3, help="best of REPEAT runs (default 3)")
+    parser.add_argument(
+        "--repeat", type=int, help="best of REPEAT runs (default 3, 1 above 10,000)"
+    )
+    parser.add_argument("--latency", type=float, default=1.0, help="seconds per page (default 1)")
     parser.add_argument("sizes", nargs="*", type=int, default=[1000, 10000])
     args = parser.parse_args()
     odoo.tools.config.parse_config(
         ["-d", args.database, "--addons-path", args.addons_path, "--log-level", "warn"]
     )
     initialize_sys_path()
-    global FakeKobo, build_xlsform, IMPORT_CONTEXT  # noqa: PLW0603 - the addon is importable only now
+    global FakeKobo, build_xlsform, IMPORT_CONTEXT  # the addon is importable only now
     from odoo.addons.kobo_connector.kobo_kpi.fake import FakeKobo
     from odoo.addons.kobo_connector.kobo_kpi.fake.xlsform import build_xlsform
     from odoo.addons.kobo_connector.models.kobo_submission import IMPORT_CONTEXT
@@ -170,26 +202,31 @@ def main():
     registry = Registry(args.database)
     print(
         "| N | end to end (sub/s) | load() (rows/s) | batched create() (rows/s) "
-        "| e2e / create | HTTP requests | peak RSS growth (MiB) |"
+        "| e2e / create | HTTP requests | peak RSS (MiB) | its growth (MiB) "
+        "| longest cron call (s) |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     with FakeKobo() as fake, registry.cursor() as cr:
+        fake.page_latency = args.latency
         env = api.Environment(cr, odoo.SUPERUSER_ID, {})
         for n in args.sizes:
             runs = []
-            for _ in range(args.repeat):  # interleaved, best of each
+            for _ in range(args.repeat or (3 if n <= 10000 else 1)):  # interleaved, best of each
                 clean(env)
-                e2e, requests, peak = bench_e2e(env, fake, n)
+                e2e, requests, memory, longest = bench_e2e(env, fake, n)
                 clean(env)
                 load = bench_load(env, n)
                 clean(env)
-                runs.append((e2e, load, bench_create(env, n), peak))
+                runs.append((e2e, load, bench_create(env, n), memory, longest))
                 clean(env)
             e2e, load, create = (min(run[i] for run in runs) for i in range(3))
-            peak = max(run[3] for run in runs)
+            peak = max(run[3].peak_rss for run in runs)
+            growth = max(run[3].peak for run in runs)
+            longest = max(run[4] for run in runs)
             print(
                 f"| {n:,} | {n / e2e:,.0f} | {n / load:,.0f} | {n / create:,.0f} "
-                f"| {create / e2e:.2f} | {requests} | {peak / 2**20:.1f} |",
+                f"| {create / e2e:.2f} | {requests} | {peak / 2**20:.0f} | {growth / 2**20:.1f} "
+                f"| {longest:.1f} |",
                 flush=True,
             )
 
