@@ -188,6 +188,9 @@ def main():
         "--repeat", type=int, help="best of REPEAT runs (default 3, 1 above 10,000)"
     )
     parser.add_argument("--latency", type=float, default=1.0, help="seconds per page (default 1)")
+    parser.add_argument(
+        "--e2e-only", action="store_true", help="only the import (no load() / create() runs)"
+    )
     parser.add_argument("sizes", nargs="*", type=int, default=[1000, 10000])
     args = parser.parse_args()
     odoo.tools.config.parse_config(
@@ -214,18 +217,27 @@ def main():
             for _ in range(args.repeat or (3 if n <= 10000 else 1)):  # interleaved, best of each
                 clean(env)
                 e2e, requests, memory, longest = bench_e2e(env, fake, n)
+                if args.e2e_only:
+                    runs.append((e2e, None, None, memory, longest))
+                    continue
                 clean(env)
                 load = bench_load(env, n)
                 clean(env)
                 runs.append((e2e, load, bench_create(env, n), memory, longest))
                 clean(env)
-            e2e, load, create = (min(run[i] for run in runs) for i in range(3))
+            e2e = min(run[0] for run in runs)
             peak = max(run[3].peak_rss for run in runs)
             growth = max(run[3].peak for run in runs)
             longest = max(run[4] for run in runs)
+            if args.e2e_only:
+                load_rate = create_rate = ratio = "-"
+            else:
+                load, create = (min(run[i] for run in runs) for i in (1, 2))
+                load_rate, create_rate = f"{n / load:,.0f}", f"{n / create:,.0f}"
+                ratio = f"{create / e2e:.2f}"
             print(
-                f"| {n:,} | {n / e2e:,.0f} | {n / load:,.0f} | {n / create:,.0f} "
-                f"| {create / e2e:.2f} | {requests} | {peak / 2**20:.0f} | {growth / 2**20:.1f} "
+                f"| {n:,} | {n / e2e:,.0f} | {load_rate} | {create_rate} "
+                f"| {ratio} | {requests} | {peak / 2**20:.0f} | {growth / 2**20:.1f} "
                 f"| {longest:.1f} |",
                 flush=True,
             )
