@@ -578,6 +578,8 @@ def test_validation_statuses_in_bulk(kobo):
     assert client.get_validation_status(uid, sids[2]) == {}
     client.set_validation_statuses(uid, sids[:1], "")  # clears
     assert client.get_validation_status(uid, sids[0]) == {}
+
+
 # ------------------------------------------------------------------ form life cycle
 
 
