@@ -138,6 +138,8 @@ class TestQueueImport(KoboCase):
         self.assertEqual(len(subs), 2500)
         self.assertEqual(set(subs.mapped("state")), {"imported"})
         self.assertEqual(len(self._partners()), 2500)
+        import_user = self.env.ref("kobo_connector.user_kobo_import")
+        self.assertEqual(self._partners().create_uid, import_user, "written as the import user")
         self.assertEqual(self.form.last_sync_result, "2500 new, 0 updated, 0 errors")
         self.assertFalse(self.form.sync_request_ids, "the requester was told, request done")
 
