@@ -1,5 +1,10 @@
+from types import SimpleNamespace
+
+from lxml import etree
+
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
+from odoo.tools.safe_eval import safe_eval
 
 from .test_kobo_import import ImportCase, person
 
@@ -14,6 +19,8 @@ class TestMappingAssist(ImportCase):
     def test_enable_check_names_the_required_fields(self):
         self.mapping.enabled = False
         Tag = self.env["res.partner.category"]
+        # a system administrator allows contact tags as a target
+        self.env["kobo.allowed.model"].create({"name": "Contact Tag", "model": Tag._name})
         mapping = self.env["kobo.mapping"].create(
             {"form_id": self.form.id, "model_id": self.env["ir.model"]._get(Tag._name).id}
         )
@@ -22,8 +29,8 @@ class TestMappingAssist(ImportCase):
         message = caught.exception.args[0]
         self.assertIn(f"{Tag._description}: {Tag._fields['name'].string}", message)
         self.assertNotIn("Color", message, "a field with a default is not required")
-        mapping.line_ids = [self._line("", "name", constant="From KoBo")]
-        mapping.line_ids.field_id = self.env["ir.model.fields"]._get(Tag._name, "name")
+        name = self.env["ir.model.fields"]._get(Tag._name, "name")
+        mapping.line_ids = [(0, 0, {"field_id": name.id, "constant": "From KoBo"})]
         mapping.enabled = True
         self.assertTrue(mapping.enabled)
 
@@ -117,3 +124,91 @@ class TestMappingAssist(ImportCase):
         partner = self._partners()
         self.assertEqual(partner.ref, str(sub["_id"]))
         self.assertEqual(partner.function, sub["_uuid"])
+
+    # ------------------------------------------------------------------
+    # The Odoo Field picker offers the fields that fit the question
+    # ------------------------------------------------------------------
+    def _picker_domain(self, model, xpath):
+        """The domain the web client gives the field picker at ``xpath`` of
+        ``model``'s form view, as the KoBo manager gets it."""
+        arch = self.env[model].with_user(self.manager).get_views([(False, "form")])
+        node = etree.fromstring(arch["views"]["form"]["arch"]).xpath(xpath)
+        self.assertEqual(len(node), 1, xpath)
+        return node[0].get("domain")
+
+    def _offered(self, domain, line, **parent):
+        values = {"fit_types": line.fit_types, "target_model": line.target_model}
+        values["parent"] = SimpleNamespace(**parent)
+        Target = self.env["kobo.target.field"].with_user(self.manager)
+        return Target.search(safe_eval(domain, values))
+
+    def test_field_picker_offers_fields_that_fit_the_question(self):
+        domain = self._picker_domain(
+            "kobo.mapping", "//field[@name='line_ids']/list/field[@name='field_id']"
+        )
+        mapping = self.mapping.with_user(self.manager)
+        self.mapping.line_ids = [self._line("age", "color")]
+        age, tags, constant = (
+            self._line_of("color"),
+            self._line_of("category_id"),
+            self._line_of("comment"),
+        )
+        offered = self._offered(domain, age, model_id=mapping.model_id.id)
+        self.assertEqual(set(offered.mapped("model")), {"res.partner"})
+        self.assertIn("color", offered.mapped("name"), "an integer into an integer")
+        self.assertIn("name", offered.mapped("name"), "an integer into text")
+        self.assertNotIn("country_id", offered.mapped("name"), "not an integer into a relation")
+        self.assertNotIn("category_id", offered.mapped("name"))
+        self.assertLessEqual(
+            set(offered.mapped("ttype")), {"integer", "float", "monetary", "char", "text"}
+        )
+        offered = self._offered(domain, tags, model_id=mapping.model_id.id)
+        self.assertIn("category_id", offered.mapped("name"), "select_multiple into tags")
+        self.assertNotIn("color", offered.mapped("name"))
+        self.assertNotIn("country_id", offered.mapped("name"))
+        everything = self._offered(domain, constant, model_id=mapping.model_id.id)
+        self.assertIn("country_id", everything.mapped("name"), "a constant fills any field")
+        self.assertIn("color", everything.mapped("name"))
+        self.assertNotIn("password", everything.mapped("name"), "the policy still applies")
+
+    def test_repeat_line_picker_offers_the_comodel_fields_that_fit(self):
+        members = self.env["ir.model.fields"]._get("res.partner", "child_ids")
+        self.mapping.line_ids = [
+            (
+                0,
+                0,
+                {
+                    "question_path": "members",
+                    "field_id": members.id,
+                    "child_ids": [
+                        (
+                            0,
+                            0,
+                            {
+                                "mapping_id": self.mapping.id,
+                                "question_path": "members/member_name",
+                                "field_id": self.env["ir.model.fields"]
+                                ._get("res.partner", "name")
+                                .id,
+                            },
+                        )
+                    ],
+                },
+            )
+        ]
+        repeat = self._line_of("child_ids")
+        self.assertEqual(repeat.fit_types, ["one2many"], "a repeat fills a one2many only")
+        top = self._picker_domain(
+            "kobo.mapping", "//field[@name='line_ids']/list/field[@name='field_id']"
+        )
+        offered = self._offered(top, repeat, model_id=self.mapping.model_id.id)
+        self.assertEqual(set(offered.mapped("ttype")), {"one2many"})
+        self.assertIn("child_ids", offered.mapped("name"))
+        domain = self._picker_domain(
+            "kobo.mapping.line", "//field[@name='child_ids']/list/field[@name='field_id']"
+        )
+        child = repeat.child_ids
+        offered = self._offered(domain, child, field_relation=repeat.field_relation)
+        self.assertEqual(set(offered.mapped("model")), {"res.partner"})
+        self.assertIn("name", offered.mapped("name"))
+        self.assertNotIn("color", offered.mapped("name"), "text is no number")
