@@ -36,13 +36,6 @@ FIT = {
     "begin_repeat": {"one2many"},
     "repeat": {"one2many"},
 }
-# KoBo's system fields, selectable like questions
-SYSTEM_QUESTIONS = {
-    "_id": ("integer", "KoBo ID"),
-    "_uuid": ("text", "Submission UUID"),
-    "_submission_time": ("datetime", "Submission time"),
-    "_submitted_by": ("text", "Submitted by"),
-}
 # never filled from a form
 SKIP_FIELDS = {"id", "create_uid", "create_date", "write_uid", "write_date", "company_id"}
 
@@ -217,7 +210,12 @@ class KoboMapping(models.Model):
         used = {line.question_path for line in lines}
         new = []
         for question in questions:
-            if question.is_metadata or question.is_group or question.xpath in used:
+            if (
+                question.is_metadata
+                or question.is_system
+                or question.is_group
+                or question.xpath in used
+            ):
                 continue
             if (question.repeat_xpath or False) != repeat_path:
                 continue

@@ -117,6 +117,35 @@ class TestMappingAssist(ImportCase):
         self.assertEqual(sub.state, "error")
         self.assertIn('"farmer"', sub.error_message)
 
+    def test_system_fields_are_picked_like_questions(self):
+        """Picked in the question picker (not typed as a path), offered only
+        the fields their type fits, and imported."""
+        Question = self.env["kobo.form.question"].with_user(self.manager)
+        domain = self.env["kobo.mapping.line"]._fields["question_id"].domain
+        picker = Question.search(safe_eval(domain, {"form_id": self.form.id}))
+        self.assertLessEqual(
+            {"_id", "_uuid", "_submission_time", "_submitted_by"}, set(picker.mapped("xpath"))
+        )
+        by_path = {q.xpath: q for q in picker}
+        mapping = self.mapping.with_user(self.manager)
+        ref = self.env["ir.model.fields"]._get("res.partner", "ref")
+        function = self.env["ir.model.fields"]._get("res.partner", "function")
+        mapping.line_ids = [
+            (0, 0, {"question_id": by_path["_id"].id, "field_id": ref.id}),
+            (0, 0, {"question_id": by_path["_submission_time"].id, "field_id": function.id}),
+        ]
+        kobo_id, time = self._line_of("ref", mapping), self._line_of("function", mapping)
+        self.assertEqual((kobo_id.question_path, time.question_path), ("_id", "_submission_time"))
+        self.assertIn("integer", kobo_id.fit_types)
+        self.assertNotIn("many2one", kobo_id.fit_types, "a KoBo ID names no record")
+        self.assertLessEqual({"date", "datetime", "char"}, set(time.fit_types))
+        self.assertNotIn("integer", time.fit_types)
+        sub = self.fake.add_submission(self.uid, person(4))
+        self._sync_all()
+        partner = self._partners()
+        self.assertEqual(partner.ref, str(sub["_id"]))
+        self.assertIn(sub["_submission_time"][:10], partner.function)
+
     def test_system_fields_map_like_questions(self):
         self.mapping.line_ids = [self._line("_id", "ref"), self._line("_uuid", "function")]
         sub = self.fake.add_submission(self.uid, person(3))
