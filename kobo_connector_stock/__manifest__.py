@@ -8,6 +8,8 @@
     "license": "AGPL-3",
     "depends": ["kobo_connector", "stock"],
     "data": [
+        "security/ir.model.access.csv",
+        "security/kobo_stock_security.xml",
         "data/kobo_stock_import_data.xml",
         "views/kobo_mapping_views.xml",
     ],

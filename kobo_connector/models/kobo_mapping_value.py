@@ -96,7 +96,11 @@ class KoboMappingLine(models.Model):
         name = self.mapping_id.model_name
         return self.env[name] if name and name in self.env else None
 
-    @api.constrains("field_id", "question_path", "constant", "child_ids")
+    # the same triggers as the policy check it extends (an override's own
+    # decorator replaces them: field_name, parent_id and mapping_id must stay)
+    @api.constrains(
+        "field_name", "question_path", "constant", "child_ids", "parent_id", "mapping_id"
+    )
     def _check_line(self):
         files = self.filtered(lambda line: line.field_type in ("binary", "image"))
         for line in files:
@@ -106,7 +110,7 @@ class KoboMappingLine(models.Model):
                 )
         return super(KoboMappingLine, self - files)._check_line()
 
-    @api.constrains("lookup_field", "field_id")
+    @api.constrains("lookup_field", "field_name")
     def _check_lookup_field(self):
         for line in self.filtered("lookup_field"):
             if not line.relation:

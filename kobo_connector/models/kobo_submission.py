@@ -434,8 +434,12 @@ class KoboSubmission(models.Model):
 
         for _sub, vals in todo:
             collect(vals)
+        # the import user's env, and which mapping asks (a bridge's lookups read it)
+        finder = self.with_env(plan.env)
+        if self.env.context.get("kobo_mapping_id"):
+            finder = finder.with_context(kobo_mapping_id=self.env.context["kobo_mapping_id"])
         found = {
-            model: self.with_env(plan.env)._find_by_names(model, names, plan.aliases.get(model, {}))
+            model: finder._find_by_names(model, names, plan.aliases.get(model, {}))
             for model, names in wanted.items()
         }
 

@@ -1,4 +1,4 @@
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
 
 from odoo.addons.kobo_connector.kobo_kpi.fake.seed import DISTRIBUTION_PRODUCTS, xlsform
@@ -194,6 +194,20 @@ class TestStockImport(StockCase):
         self.assertEqual(stored.state, "imported", stored.error_message)
         self.assertEqual(picking.move_ids.product_id, self.soap)
         self.assertEqual(picking.move_ids.product_uom_qty, 6)
+
+    def test_import_user_deletes_draft_moves_only(self):
+        """What an edit of a draft picking needs, and no more: the import
+        user (an Inventory user) deletes draft moves, never others."""
+        _sub, stored = self._submit(distribution(("KB-RICE25", "3", None), ("KB-SOAP", "1", None)))
+        picking = self._picking(stored)
+        draft, other = picking.move_ids
+        import_env = self.form._import_env()
+        other.write({"state": "confirmed"})
+        with self.assertRaises(AccessError):
+            import_env["stock.move"].browse(other.id).unlink()
+        import_env["stock.move"].browse(draft.id).unlink()
+        self.assertFalse(draft.exists())
+        self.assertTrue(other.exists())
 
     def test_enable_check_names_missing_move_product(self):
         self.mapping.enabled = False
