@@ -69,6 +69,27 @@ class TestMappingAssist(ImportCase):
         self.assertIn("Kenya", html, "the related record found")
         self.assertIn("KOBO", html)
         self.assertIn("o_kobo_preview_record", html)
+        self.assertIn("o_kobo_preview_db_ok", html, "tried in the database, rolled back")
+        self.assertEqual(self.env["res.partner"].search_count([]), partners)
+
+    def test_preview_shows_what_only_the_database_refuses(self):
+        """A contact without a name passes new() but not the CHECK constraint
+        res_partner_check_name: Preview says so, and writes nothing."""
+        self.fake.add_submission(self.uid, person(9, name=""))
+        self._sync_all()
+        partners = self.env["res.partner"].search_count([])
+        action = self.mapping.with_user(self.manager).action_preview()
+        wizard = (
+            self.env[action["res_model"]]
+            .with_user(self.manager)
+            .with_context(**action["context"])
+            .create({})
+        )
+        html = str(wizard.result)
+        self.assertIn("o_kobo_preview_record", html, "new() built it")
+        self.assertIn("o_kobo_preview_db_error", html)
+        self.assertIn("check_name", html)
+        self.assertNotIn("o_kobo_preview_db_ok", html)
         self.assertEqual(self.env["res.partner"].search_count([]), partners)
 
     def test_preview_shows_conversion_errors(self):

@@ -235,6 +235,7 @@ class TestStockImport(StockCase):
         self.assertIn("Rice 25kg", html)
         self.assertIn(self.warehouse.lot_stock_id.display_name, html)
         self.assertIn("o_kobo_preview_o2m", html)
+        self.assertIn("o_kobo_preview_db_later", html, "a picking takes a number: not tried")
         self.env.flush_all()
         self.assertEqual(sequence.number_next_actual, next_before)
         self.assertEqual(
