@@ -17,10 +17,10 @@ TRANSIENT = (errors.KoboThrottled, errors.KoboServerError, errors.KoboConnection
 
 
 def import_form(form):
-    """The form in the environment its imports run as (the form's import
-    user); until that exists, the scheduled action's own (OdooBot)."""
-    env = form._import_env() if hasattr(form, "_import_env") else form.env
-    return form.with_env(env)
+    """The form as the scheduled action runs its steps (the job's user,
+    OdooBot): the engine itself writes the records as the form's import user
+    (``kobo.form._import_env()``), which may not read forms and servers."""
+    return form
 
 
 def forms_to_import(model):
