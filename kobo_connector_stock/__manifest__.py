@@ -8,10 +8,11 @@
     "license": "AGPL-3",
     "depends": ["kobo_connector", "stock"],
     "data": [
-        "data/kobo_stock_import_data.xml",
         # a KoBo edit replaces the moves the import made on a draft picking: the
-        # import user may delete moves (Odoo deletes only draft or cancelled ones)
+        # import user may delete draft moves (an access row and a record rule)
         "security/ir.model.access.csv",
+        "security/kobo_stock_security.xml",
+        "data/kobo_stock_import_data.xml",
         "views/kobo_mapping_views.xml",
     ],
     "demo": ["demo/kobo_stock_demo.xml"],

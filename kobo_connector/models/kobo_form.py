@@ -9,6 +9,7 @@ from odoo.exceptions import AccessError, UserError
 
 from ..kobo_kpi import errors
 from ..kobo_kpi.content import DEFAULT_LANGUAGE, parse_content
+from .kobo_form_question import SYSTEM_QUESTIONS, SYSTEM_SEQUENCE
 
 _logger = logging.getLogger(__name__)
 TRASH_DAYS = 7  # KPI's default retention of deleted projects in its trash
@@ -108,7 +109,12 @@ class KoboForm(models.Model):
     def _compute_question_count(self):
         counts = dict(
             self.env["kobo.form.question"]._read_group(
-                [("form_id", "in", self.ids), ("is_group", "=", False), ("is_repeat", "=", False)],
+                [
+                    ("form_id", "in", self.ids),
+                    ("is_group", "=", False),
+                    ("is_repeat", "=", False),
+                    ("is_system", "=", False),
+                ],
                 ["form_id"],
                 ["__count"],
             )
@@ -204,6 +210,21 @@ class KoboForm(models.Model):
                 by_xpath[node.xpath] = question
             else:
                 to_create.append(dict(vals, form_id=self.id, xpath=node.xpath))
+        # KoBo's system fields, in every form's catalogue: mappable like questions
+        for seq, (xpath, (qtype, label)) in enumerate(SYSTEM_QUESTIONS.items()):
+            vals = {
+                "sequence": SYSTEM_SEQUENCE + seq,
+                "name": xpath,
+                "type": qtype,
+                "label": label,
+                "is_system": True,
+                "active": True,
+            }
+            question = existing.pop(xpath, None)
+            if question:
+                question.write(vals)
+            else:
+                to_create.append(dict(vals, form_id=self.id, xpath=xpath))
         for question in Question.create(to_create):
             by_xpath[question.xpath] = question
         for question in by_xpath.values():
@@ -693,6 +714,8 @@ class KoboForm(models.Model):
         out = []
         for line in lines:
             path, new = line.question_path, questions.get(line.question_path)
+            if path in SYSTEM_QUESTIONS:  # in every submission, whatever the form
+                continue
             field = line.field_id.field_description or ""
             if new is None:
                 out.append(

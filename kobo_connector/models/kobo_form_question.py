@@ -1,5 +1,15 @@
 from odoo import api, fields, models
 
+# KoBo's system fields: (type, label) of those in every submission, in every
+# form's catalogue so that a mapping picks them like questions
+SYSTEM_QUESTIONS = {
+    "_id": ("integer", "KoBo ID"),
+    "_uuid": ("text", "Submission UUID"),
+    "_submission_time": ("datetime", "Submission time"),
+    "_submitted_by": ("text", "Submitted by"),
+}
+SYSTEM_SEQUENCE = 100000  # after the form's own questions
+
 
 class KoboFormQuestion(models.Model):
     """A node of a form's question catalogue: a question, a group or a repeat,
@@ -29,6 +39,11 @@ class KoboFormQuestion(models.Model):
     is_group = fields.Boolean(string="Group")
     is_repeat = fields.Boolean(string="Repeat Group")
     is_metadata = fields.Boolean(string="Metadata")
+    is_system = fields.Boolean(
+        string="KoBo System Field",
+        help="A field KoBo adds to every submission (_id, _uuid, _submission_time, "
+        "_submitted_by): mappable like a question, not part of the form.",
+    )
     group_xpath = fields.Char(string="In Group")
     repeat_xpath = fields.Char(string="In Repeat")
     parent_id = fields.Many2one("kobo.form.question", string="Parent Group", ondelete="set null")

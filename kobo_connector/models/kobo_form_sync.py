@@ -55,6 +55,7 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.modules import module as odoo_module
+from odoo.tools import mute_logger
 
 from ..kobo_kpi import errors
 from ..kobo_kpi.prefetch import Prefetcher
@@ -70,6 +71,12 @@ RECHECK = PAGE_SIZE  # the re-read window covers at most this many stored submis
 DEFAULTS = {"poll_interval": 10, "recheck_window": 60}  # minutes
 # failures that pass by themselves: retried within a minute
 TRANSIENT = (errors.KoboServerError, errors.KoboConnectionError, errors.KoboNotJson)
+# another transaction updated (or holds) the same row
+CONCURRENT_UPDATE = (
+    psycopg2.errors.SerializationFailure,
+    psycopg2.errors.LockNotAvailable,
+    psycopg2.errors.DeadlockDetected,
+)
 # one page fetched ahead per form, shared by the steps of this process
 PREFETCH = Prefetcher()
 
@@ -629,7 +636,13 @@ class KoboForm(models.Model):
             )
         self.sync_request_ids.unlink()
         self.write(vals)
-        self.server_id.write(server_vals)
+        # forms of one server may finish at once (parallel job runners): the
+        # server's summary is best effort, the form's own record is what counts
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                self.server_id.write(server_vals)
+        except CONCURRENT_UPDATE:
+            _logger.info("KoBo server %s: summary updated by another form", self.server_id.id)
 
     def _failure_message(self, exc):
         if isinstance(exc, errors.KoboError):

@@ -5,8 +5,10 @@ bridges (kobo_connector_stock) extend to fill what Odoo derives itself."""
 import re
 import unicodedata
 
-from odoo import api, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+
+from .kobo_allowed_model import MAPPABLE_TYPES
 
 # question types and the field types that can take their answers
 TEXT_TYPES = {"char", "text", "html"}
@@ -34,13 +36,6 @@ FIT = {
     "begin_repeat": {"one2many"},
     "repeat": {"one2many"},
 }
-# KoBo's system fields, selectable like questions
-SYSTEM_QUESTIONS = {
-    "_id": ("integer", "KoBo ID"),
-    "_uuid": ("text", "Submission UUID"),
-    "_submission_time": ("datetime", "Submission time"),
-    "_submitted_by": ("text", "Submitted by"),
-}
 # never filled from a form
 SKIP_FIELDS = {"id", "create_uid", "create_date", "write_uid", "write_date", "company_id"}
 
@@ -48,6 +43,14 @@ SKIP_FIELDS = {"id", "create_uid", "create_date", "write_uid", "write_date", "co
 def field_fits(question_type, field_type):
     """Whether an answer of ``question_type`` can fill a field of ``field_type``."""
     return field_type in FIT.get(question_type, TEXT_TYPES)
+
+
+def fitting_types(question_type):
+    """[field type] a question of ``question_type`` ("select_one list" too)
+    can fill, among the mappable ones; all of them without a question (a
+    constant)."""
+    base = (question_type or "").split()[0] if question_type else ""
+    return [t for t in MAPPABLE_TYPES if not base or field_fits(base, t)]
 
 
 def _words(text):
@@ -207,7 +210,12 @@ class KoboMapping(models.Model):
         used = {line.question_path for line in lines}
         new = []
         for question in questions:
-            if question.is_metadata or question.is_group or question.xpath in used:
+            if (
+                question.is_metadata
+                or question.is_system
+                or question.is_group
+                or question.xpath in used
+            ):
                 continue
             if (question.repeat_xpath or False) != repeat_path:
                 continue
@@ -230,6 +238,16 @@ class KoboMapping(models.Model):
 
 class KoboMappingLine(models.Model):
     _inherit = "kobo.mapping.line"
+
+    fit_types = fields.Json(
+        compute="_compute_fit_types",
+        help="The field types the chosen question can fill: the Odoo Field picker's domain.",
+    )
+
+    @api.depends("question_id", "question_path")
+    def _compute_fit_types(self):
+        for line in self:
+            line.fit_types = fitting_types(line.question_id.type)
 
     def _compile(self, model, questions, tz, aliases):
         """A required field that Odoo fills itself (a default, a computed

@@ -65,8 +65,11 @@ class TestKoboFormCatalogue(KoboCase):
         )
 
     def _questions(self, form, active=True):
+        """The form's own nodes (KoBo's system fields, in every catalogue, apart)."""
         Question = self.env["kobo.form.question"].with_context(active_test=False)
-        return Question.search([("form_id", "=", form.id), ("active", "=", active)])
+        return Question.search(
+            [("form_id", "=", form.id), ("active", "=", active), ("is_system", "=", False)]
+        )
 
     def _q(self, form, xpath):
         return self._questions(form).filtered(lambda q: q.xpath == xpath)
@@ -272,5 +275,27 @@ class TestKoboFormCatalogue(KoboCase):
         self.assertEqual(form.question_count, 7)
         action = form.action_open_questions()
         questions = self.env[action["res_model"]].with_user(self.user).search(action["domain"])
-        self.assertEqual(len(questions), 11)
+        self.assertEqual(len(questions), 11 + 4, "the form's nodes and KoBo's 4 system fields")
+        self.assertEqual(len(questions.filtered("is_system")), 4)
         self.assertEqual(len(questions.choice_ids), 5)
+
+    def test_system_fields_in_every_catalogue(self):
+        """_id, _uuid, _submission_time and _submitted_by are in every form's
+        catalogue, typed, kept across versions, and counted as no question."""
+        system = ["_id", "_uuid", "_submission_time", "_submitted_by"]
+        for deploy in (True, False):
+            form = self._form([row("text", "first", "First", "Premier")], deploy=deploy)
+            Question = self.env["kobo.form.question"].with_context(active_test=False)
+            rows = Question.search([("form_id", "=", form.id), ("is_system", "=", True)])
+            self.assertEqual(rows.mapped("xpath"), system)
+            self.assertEqual(rows.mapped("type"), ["integer", "text", "datetime", "text"])
+            self.assertTrue(all(rows.mapped("active")))
+            self.assertFalse(rows.filtered("is_metadata") | rows.filtered("is_group"))
+            self.assertEqual(form.question_count, 1, "system fields are not the form's questions")
+            self._replace_on_kobo(form, [row("text", "second", "Second", "Second")])
+            form.action_refresh_from_kobo()
+            if deploy:
+                form.action_redeploy()
+            again = Question.search([("form_id", "=", form.id), ("is_system", "=", True)])
+            self.assertEqual(again, rows, "same records, not created twice")
+            self.assertTrue(all(again.mapped("active")), "never archived with old questions")

@@ -1,6 +1,7 @@
 from unittest.mock import patch
 
 from psycopg2 import IntegrityError
+from psycopg2.errors import SerializationFailure
 
 from odoo.sql_db import db_connect
 from odoo.tests import tagged
@@ -96,6 +97,30 @@ class ImportCase(KoboCase):
 
 @tagged("post_install", "-at_install")
 class TestImport(ImportCase):
+    def test_server_summary_updated_by_another_form_meanwhile(self):
+        """Two forms of one server finishing at once (parallel job runners)
+        both write the server's summary: the one refused by PostgreSQL does
+        not fail its form's run."""
+        Server = type(self.env["kobo.server"])
+        write = Server.write
+        refused = []
+
+        def concurrent_write(server, vals):
+            if "last_sync" in vals and not refused:
+                refused.append(vals)
+                raise SerializationFailure("could not serialize access due to concurrent update")
+            return write(server, vals)
+
+        self.fake.add_submission(self.uid, person(1))
+        with patch.object(Server, "write", concurrent_write):
+            _done, remaining = self.form._sync_step()  # the engine's step, as a job runs it
+        self.assertEqual(remaining, 0)
+        self.assertTrue(refused, "the server's summary was written (and refused)")
+        self.assertFalse(self.form.sync_error)
+        self.assertEqual(self._subs().state, "imported")
+        self.assertEqual(len(self._partners()), 1)
+        self.assertTrue(self.form.last_sync)
+
     def test_pages_then_nothing_new_costs_two_requests(self):
         self.fake.add_submissions(self.uid, [person(i) for i in range(2500)])
         self._sync_all()

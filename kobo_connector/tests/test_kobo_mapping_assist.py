@@ -1,5 +1,10 @@
+from types import SimpleNamespace
+
+from lxml import etree
+
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
+from odoo.tools.safe_eval import safe_eval
 
 from .test_kobo_import import ImportCase, person
 
@@ -63,6 +68,27 @@ class TestMappingAssist(ImportCase):
         self.assertIn("Kenya", html, "the related record found")
         self.assertIn("KOBO", html)
         self.assertIn("o_kobo_preview_record", html)
+        self.assertIn("o_kobo_preview_db_ok", html, "tried in the database, rolled back")
+        self.assertEqual(self.env["res.partner"].search_count([]), partners)
+
+    def test_preview_shows_what_only_the_database_refuses(self):
+        """A contact without a name passes new() but not the CHECK constraint
+        res_partner_check_name: Preview says so, and writes nothing."""
+        self.fake.add_submission(self.uid, person(9, name=""))
+        self._sync_all()
+        partners = self.env["res.partner"].search_count([])
+        action = self.mapping.with_user(self.manager).action_preview()
+        wizard = (
+            self.env[action["res_model"]]
+            .with_user(self.manager)
+            .with_context(**action["context"])
+            .create({})
+        )
+        html = str(wizard.result)
+        self.assertIn("o_kobo_preview_record", html, "new() built it")
+        self.assertIn("o_kobo_preview_db_error", html)
+        self.assertIn("check_name", html)
+        self.assertNotIn("o_kobo_preview_db_ok", html)
         self.assertEqual(self.env["res.partner"].search_count([]), partners)
 
     def test_preview_shows_conversion_errors(self):
@@ -111,6 +137,35 @@ class TestMappingAssist(ImportCase):
         self.assertEqual(sub.state, "error")
         self.assertIn('"farmer"', sub.error_message)
 
+    def test_system_fields_are_picked_like_questions(self):
+        """Picked in the question picker (not typed as a path), offered only
+        the fields their type fits, and imported."""
+        Question = self.env["kobo.form.question"].with_user(self.manager)
+        domain = self.env["kobo.mapping.line"]._fields["question_id"].domain
+        picker = Question.search(safe_eval(domain, {"form_id": self.form.id}))
+        self.assertLessEqual(
+            {"_id", "_uuid", "_submission_time", "_submitted_by"}, set(picker.mapped("xpath"))
+        )
+        by_path = {q.xpath: q for q in picker}
+        mapping = self.mapping.with_user(self.manager)
+        ref = self.env["ir.model.fields"]._get("res.partner", "ref")
+        function = self.env["ir.model.fields"]._get("res.partner", "function")
+        mapping.line_ids = [
+            (0, 0, {"question_id": by_path["_id"].id, "field_id": ref.id}),
+            (0, 0, {"question_id": by_path["_submission_time"].id, "field_id": function.id}),
+        ]
+        kobo_id, time = self._line_of("ref", mapping), self._line_of("function", mapping)
+        self.assertEqual((kobo_id.question_path, time.question_path), ("_id", "_submission_time"))
+        self.assertIn("integer", kobo_id.fit_types)
+        self.assertNotIn("many2one", kobo_id.fit_types, "a KoBo ID names no record")
+        self.assertLessEqual({"date", "datetime", "char"}, set(time.fit_types))
+        self.assertNotIn("integer", time.fit_types)
+        sub = self.fake.add_submission(self.uid, person(4))
+        self._sync_all()
+        partner = self._partners()
+        self.assertEqual(partner.ref, str(sub["_id"]))
+        self.assertIn(sub["_submission_time"][:10], partner.function)
+
     def test_system_fields_map_like_questions(self):
         self.mapping.line_ids = [self._line("_id", "ref"), self._line("_uuid", "function")]
         sub = self.fake.add_submission(self.uid, person(3))
@@ -118,3 +173,91 @@ class TestMappingAssist(ImportCase):
         partner = self._partners()
         self.assertEqual(partner.ref, str(sub["_id"]))
         self.assertEqual(partner.function, sub["_uuid"])
+
+    # ------------------------------------------------------------------
+    # The Odoo Field picker offers the fields that fit the question
+    # ------------------------------------------------------------------
+    def _picker_domain(self, model, xpath):
+        """The domain the web client gives the field picker at ``xpath`` of
+        ``model``'s form view, as the KoBo manager gets it."""
+        arch = self.env[model].with_user(self.manager).get_views([(False, "form")])
+        node = etree.fromstring(arch["views"]["form"]["arch"]).xpath(xpath)
+        self.assertEqual(len(node), 1, xpath)
+        return node[0].get("domain")
+
+    def _offered(self, domain, line, **parent):
+        values = {"fit_types": line.fit_types, "target_model": line.target_model}
+        values["parent"] = SimpleNamespace(**parent)
+        Target = self.env["kobo.target.field"].with_user(self.manager)
+        return Target.search(safe_eval(domain, values))
+
+    def test_field_picker_offers_fields_that_fit_the_question(self):
+        domain = self._picker_domain(
+            "kobo.mapping", "//field[@name='line_ids']/list/field[@name='field_id']"
+        )
+        mapping = self.mapping.with_user(self.manager)
+        self.mapping.line_ids = [self._line("age", "color")]
+        age, tags, constant = (
+            self._line_of("color"),
+            self._line_of("category_id"),
+            self._line_of("comment"),
+        )
+        offered = self._offered(domain, age, model_id=mapping.model_id.id)
+        self.assertEqual(set(offered.mapped("model")), {"res.partner"})
+        self.assertIn("color", offered.mapped("name"), "an integer into an integer")
+        self.assertIn("name", offered.mapped("name"), "an integer into text")
+        self.assertNotIn("country_id", offered.mapped("name"), "not an integer into a relation")
+        self.assertNotIn("category_id", offered.mapped("name"))
+        self.assertLessEqual(
+            set(offered.mapped("ttype")), {"integer", "float", "monetary", "char", "text"}
+        )
+        offered = self._offered(domain, tags, model_id=mapping.model_id.id)
+        self.assertIn("category_id", offered.mapped("name"), "select_multiple into tags")
+        self.assertNotIn("color", offered.mapped("name"))
+        self.assertNotIn("country_id", offered.mapped("name"))
+        everything = self._offered(domain, constant, model_id=mapping.model_id.id)
+        self.assertIn("country_id", everything.mapped("name"), "a constant fills any field")
+        self.assertIn("color", everything.mapped("name"))
+        self.assertNotIn("password", everything.mapped("name"), "the policy still applies")
+
+    def test_repeat_line_picker_offers_the_comodel_fields_that_fit(self):
+        members = self.env["ir.model.fields"]._get("res.partner", "child_ids")
+        self.mapping.line_ids = [
+            (
+                0,
+                0,
+                {
+                    "question_path": "members",
+                    "field_id": members.id,
+                    "child_ids": [
+                        (
+                            0,
+                            0,
+                            {
+                                "mapping_id": self.mapping.id,
+                                "question_path": "members/member_name",
+                                "field_id": self.env["ir.model.fields"]
+                                ._get("res.partner", "name")
+                                .id,
+                            },
+                        )
+                    ],
+                },
+            )
+        ]
+        repeat = self._line_of("child_ids")
+        self.assertEqual(repeat.fit_types, ["one2many"], "a repeat fills a one2many only")
+        top = self._picker_domain(
+            "kobo.mapping", "//field[@name='line_ids']/list/field[@name='field_id']"
+        )
+        offered = self._offered(top, repeat, model_id=self.mapping.model_id.id)
+        self.assertEqual(set(offered.mapped("ttype")), {"one2many"})
+        self.assertIn("child_ids", offered.mapped("name"))
+        domain = self._picker_domain(
+            "kobo.mapping.line", "//field[@name='child_ids']/list/field[@name='field_id']"
+        )
+        child = repeat.child_ids
+        offered = self._offered(domain, child, field_relation=repeat.field_relation)
+        self.assertEqual(set(offered.mapped("model")), {"res.partner"})
+        self.assertIn("name", offered.mapped("name"))
+        self.assertNotIn("color", offered.mapped("name"), "text is no number")

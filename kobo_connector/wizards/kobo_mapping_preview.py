@@ -1,15 +1,35 @@
+import copy
+
+import psycopg2
 from markupsafe import Markup, escape
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..kobo_kpi.errors import KoboError
 from ..kobo_kpi.submission import ConversionError, Lines, Lookup
 
 
+class SequenceWanted(Exception):
+    """A record created for a preview asked for a sequence number."""
+
+
+class IrSequence(models.Model):
+    _inherit = "ir.sequence"
+
+    def _next(self, sequence_date=None):
+        # the preview's trial insert never takes a number (next_by_id and
+        # next_by_code both come here, before any nextval or no-gap update)
+        if getattr(self.env.cr, "_kobo_preview_no_sequence", False):
+            raise SequenceWanted(self.code or self.name)
+        return super()._next(sequence_date=sequence_date)
+
+
 class KoboMappingPreview(models.TransientModel):
     """What one stored submission would become through a mapping: built in
-    memory with ``new()``, never created (nothing written, no sequence used)."""
+    memory with ``new()``, never created (nothing written, no sequence used);
+    then, for what only the database judges (NOT NULL, CHECK), created in a
+    savepoint that is rolled back, unless the model numbers its records."""
 
     _name = "kobo.mapping.preview"
     _description = "KoBo Mapping Preview"
@@ -148,9 +168,46 @@ class KoboMapping(models.Model):
         except UserError as exc:
             result["error"] = exc.args[0]
             return result
-        result["record"] = Model.new(vals)
+        # the savepoint's rollback clears the cache, where new() records live: first
+        result["db_check"] = self._kobo_preview_db_check(Model, vals)
+        result["record"] = Model.new(copy.deepcopy(vals))
         result["vals"] = vals
         return result
+
+    def _kobo_preview_db_check(self, Model, vals):
+        """(status, message): what the database says of these values, as the
+        import user, in a savepoint always rolled back. "later" when creating
+        would take a sequence number (then the savepoint stops before it)."""
+        cr = self.env.cr
+        postcommit = (
+            list(cr.postcommit._funcs),
+            {key: copy.copy(value) for key, value in cr.postcommit.data.items()},
+        )
+        status = message = None
+        cr._kobo_preview_no_sequence = True
+        try:
+            with cr.savepoint():
+                try:
+                    Model.with_context(**PREVIEW_CONTEXT).create(copy.deepcopy(vals))
+                    Model.env.flush_all()
+                except SequenceWanted:
+                    status = "later"
+                except (psycopg2.Error, ValidationError, UserError, AccessError, ValueError) as exc:
+                    status = "error"
+                    message = _error_text(exc)
+                else:
+                    status = "ok"
+                raise _RollBack()
+        except _RollBack:
+            pass
+        finally:
+            cr._kobo_preview_no_sequence = False
+            # what the rolled-back insert asked to run after the commit: dropped
+            cr.postcommit._funcs.clear()
+            cr.postcommit._funcs.extend(postcommit[0])
+            cr.postcommit.data.clear()
+            cr.postcommit.data.update(postcommit[1])
+        return status, message
 
     def _kobo_preview_html(self, payload):
         preview = self._kobo_preview(payload)
@@ -177,6 +234,22 @@ class KoboMapping(models.Model):
                 Markup('<div class="alert alert-danger o_kobo_preview_error">%s</div>')
                 % preview["error"]
             )
+        status, message = preview.get("db_check") or (None, None)
+        if status == "ok":
+            html += Markup('<div class="alert alert-success o_kobo_preview_db_ok">%s</div>') % _(
+                "The database accepts this record (its NOT NULL and CHECK constraints were "
+                "tried in a transaction rolled back at once)."
+            )
+        elif status == "error":
+            html += Markup('<div class="alert alert-danger o_kobo_preview_db_error">%s</div>') % _(
+                "The database refuses this record: %(error)s", error=message
+            )
+        elif status == "later":
+            html += Markup('<div class="alert alert-info o_kobo_preview_db_later">%s</div>') % _(
+                "Database constraints (NOT NULL, CHECK) are checked at import: %(model)s records "
+                "take a sequence number when created, which a preview never does.",
+                model=self.env[self.model_name]._description,
+            )
         record = preview["record"]
         if record is not None:
             html += Markup("<h4>%s</h4>") % _(
@@ -184,6 +257,25 @@ class KoboMapping(models.Model):
             )
             html += _record_table(record, preview["vals"], self)
         return html
+
+
+class _RollBack(Exception):
+    """Ends the preview's savepoint: always rolled back."""
+
+
+PREVIEW_CONTEXT = {
+    "mail_create_nolog": True,
+    "mail_create_nosubscribe": True,
+    "mail_notrack": True,
+    "tracking_disable": True,
+}
+
+
+def _error_text(exc):
+    text = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
+    if isinstance(exc, psycopg2.Error) and exc.pgerror:
+        text = exc.pgerror.splitlines()[0].removeprefix("ERROR:").strip()
+    return text.strip()[:500] or type(exc).__name__
 
 
 class _PreviewItem:

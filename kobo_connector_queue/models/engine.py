@@ -17,8 +17,9 @@ TRANSIENT = (errors.KoboThrottled, errors.KoboServerError, errors.KoboConnection
 
 
 def import_form(form):
-    """The form as the job runs it: the engine itself writes records as the
-    form's import user (``kobo.form._import_env()``), never as the job's user."""
+    """The form as the scheduled action runs its steps (the job's user,
+    OdooBot): the engine itself writes the records as the form's import user
+    (``kobo.form._import_env()``), which may not read forms and servers."""
     return form
 
 

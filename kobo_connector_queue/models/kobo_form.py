@@ -28,7 +28,7 @@ class KoboForm(models.Model):
         may still run at once, and the form's lock makes the second a no-op."""
         # OdooBot (the superuser by convention) enqueues: any user allowed to
         # sync may queue a job without rights on queue.job; the engine writes
-        # the records as the form's import user, as without queue_job
+        # each job's records as the form's import user (kobo.form._import_env())
         for form in self.with_user(SUPERUSER_ID):
             form.with_delay(
                 channel=CHANNEL,

@@ -1,4 +1,4 @@
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
 
 from odoo.addons.kobo_connector.kobo_kpi.fake.seed import DISTRIBUTION_PRODUCTS, xlsform
@@ -195,6 +195,20 @@ class TestStockImport(StockCase):
         self.assertEqual(picking.move_ids.product_id, self.soap)
         self.assertEqual(picking.move_ids.product_uom_qty, 6)
 
+    def test_import_user_deletes_draft_moves_only(self):
+        """What an edit of a draft picking needs, and no more: the import
+        user (an Inventory user) deletes draft moves, never others."""
+        _sub, stored = self._submit(distribution(("KB-RICE25", "3", None), ("KB-SOAP", "1", None)))
+        picking = self._picking(stored)
+        draft, other = picking.move_ids
+        import_env = self.form._import_env()
+        other.write({"state": "confirmed"})
+        with self.assertRaises(AccessError):
+            import_env["stock.move"].browse(other.id).unlink()
+        import_env["stock.move"].browse(draft.id).unlink()
+        self.assertFalse(draft.exists())
+        self.assertTrue(other.exists())
+
     def test_enable_check_names_missing_move_product(self):
         self.mapping.enabled = False
         products = self.mapping.line_ids.child_ids.filtered(
@@ -221,6 +235,7 @@ class TestStockImport(StockCase):
         self.assertIn("Rice 25kg", html)
         self.assertIn(self.warehouse.lot_stock_id.display_name, html)
         self.assertIn("o_kobo_preview_o2m", html)
+        self.assertIn("o_kobo_preview_db_later", html, "a picking takes a number: not tried")
         self.env.flush_all()
         self.assertEqual(sequence.number_next_actual, next_before)
         self.assertEqual(

@@ -60,6 +60,7 @@ class TestStockTour(KoboTourCase):
                 ("distribution_date", "scheduled_date"),
                 ("beneficiary", "partner_id"),
                 ("items", "move_ids"),
+                ("_id", "origin"),
             },
             pairs,
         )
@@ -87,6 +88,7 @@ class TestStockTour(KoboTourCase):
         picking = self.env["stock.picking"].browse(sub.res_id)
         self.assertEqual(picking.picking_type_id, self.warehouse.out_type_id)
         self.assertEqual(picking.move_ids.mapped("product_uom_qty"), [2.0, 5.0])
+        self.assertEqual(picking.origin, str(sub.kobo_id), "the system field _id, picked")
 
         self._start_kobo_tour(
             "kobo_connector_stock_open_picking_tour", {}, login=self.manager.login
