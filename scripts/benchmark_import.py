@@ -10,9 +10,12 @@ and the number of HTTP requests and the peak Python memory of the import.
 With ``--pickings`` (kobo_connector_stock installed), also N distribution
 submissions of 3 items each -> N stock pickings with 3 moves, end to end,
 beside batched ``create()`` of the same pickings.
+and the number of HTTP requests, the peak memory of the process (and its
+growth during the import) and the longest call of the scheduled action.
+The fake KoBo takes ``--latency`` seconds (default 1, like kf) per page.
 
     scripts/benchmark                      # N = 1000, 10000 in a fresh database
-    scripts/benchmark 1000 10000 100000    # (--repeat 1 for the large ones)
+    scripts/benchmark 100000               # (one run: --repeat defaults to 1 above 10,000)
 
 Each figure is the best of ``--repeat`` interleaved runs.
 """
@@ -103,11 +106,19 @@ def bench_e2e(env, fake, n):
     )
     env.cr.commit()
     fake.reset_requests()
+    Submission = env["kobo.submission"]
+    imported, longest, calls = 0, 0.0, 0
     with RssPeak() as memory:
         start = time.perf_counter()
-        remaining = 1
-        while remaining:
-            _done, remaining = env["kobo.form"]._cron_import(limit=1000)
+        while imported < n:  # what the cron does: call again while work remains
+            call = time.perf_counter()
+            env["kobo.form"]._cron_import()
+            longest = max(longest, time.perf_counter() - call)
+            calls += 1
+            assert calls <= 2 * n // 1000 + 10, f"no progress: {imported} of {n} imported"
+            imported = Submission.search_count(
+                [("form_id", "=", form.id), ("state", "=", "imported")]
+            )
         elapsed = time.perf_counter() - start
     imported = env["kobo.submission"].search_count(
         [("form_id", "=", form.id), ("state", "=", "imported")]
@@ -115,7 +126,7 @@ def bench_e2e(env, fake, n):
     assert imported == n, f"imported {imported} of {n}"
     form.active = False
     env.cr.commit()
-    return elapsed, len(fake.requests), memory.peak
+    return elapsed, len(fake.requests), memory, longest
 
 
 class RssPeak:
@@ -137,7 +148,8 @@ class RssPeak:
     def __exit__(self, *exc):
         self.done.set()
         self.thread.join()
-        self.peak = max(self.peak_rss, self.process.memory_info().rss) - self.base
+        self.peak_rss = max(self.peak_rss, self.process.memory_info().rss)
+        self.peak = self.peak_rss - self.base
 
 
 def final_rows(env, n):
@@ -315,7 +327,7 @@ def run_pickings(env, fake, sizes, repeat):
     print("|---|---|---|---|")
     for n in sizes:
         runs = []
-        for _ in range(repeat):
+        for _ in range(repeat or 1):
             clean_pickings(env)
             e2e = bench_pickings_e2e(env, fake, n)
             clean_pickings(env)
@@ -329,7 +341,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-d", "--database", required=True)
     parser.add_argument("--addons-path", required=True)
-    parser.add_argument("--repeat", type=int, default=3, help="best of REPEAT runs (default 3)")
+    parser.add_argument(
+        "--repeat", type=int, help="best of REPEAT runs (default 3, 1 above 10,000)"
+    )
+    parser.add_argument("--latency", type=float, default=1.0, help="seconds per page (default 1)")
+    parser.add_argument(
+        "--e2e-only", action="store_true", help="only the import (no load() / create() runs)"
+    )
     parser.add_argument("--pickings", action="store_true", help="also the pickings run (stock)")
     parser.add_argument("--only-pickings", action="store_true", help="the pickings run alone")
     parser.add_argument("sizes", nargs="*", type=int, default=[1000, 10000])
@@ -338,7 +356,7 @@ def main():
         ["-d", args.database, "--addons-path", args.addons_path, "--log-level", "warn"]
     )
     initialize_sys_path()
-    global FakeKobo, build_xlsform, IMPORT_CONTEXT, DISTRIBUTION_PRODUCTS, seed_xlsform
+    global FakeKobo, build_xlsform, IMPORT_CONTEXT, DISTRIBUTION_PRODUCTS, seed_xlsform  # the addon is importable only now
     from odoo.addons.kobo_connector.kobo_kpi.fake import FakeKobo
     from odoo.addons.kobo_connector.kobo_kpi.fake.seed import DISTRIBUTION_PRODUCTS
     from odoo.addons.kobo_connector.kobo_kpi.fake.seed import xlsform as seed_xlsform
@@ -352,26 +370,40 @@ def main():
         return
     print(
         "| N | end to end (sub/s) | load() (rows/s) | batched create() (rows/s) "
-        "| e2e / create | HTTP requests | peak RSS growth (MiB) |"
+        "| e2e / create | HTTP requests | peak RSS (MiB) | its growth (MiB) "
+        "| longest cron call (s) |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     with FakeKobo() as fake, registry.cursor() as cr:
+        fake.page_latency = args.latency
         env = api.Environment(cr, odoo.SUPERUSER_ID, {})
         for n in args.sizes:
             runs = []
-            for _ in range(args.repeat):  # interleaved, best of each
+            for _ in range(args.repeat or (3 if n <= 10000 else 1)):  # interleaved, best of each
                 clean(env)
-                e2e, requests, peak = bench_e2e(env, fake, n)
+                e2e, requests, memory, longest = bench_e2e(env, fake, n)
+                if args.e2e_only:
+                    runs.append((e2e, None, None, memory, longest))
+                    continue
                 clean(env)
                 load = bench_load(env, n)
                 clean(env)
-                runs.append((e2e, load, bench_create(env, n), peak))
+                runs.append((e2e, load, bench_create(env, n), memory, longest))
                 clean(env)
-            e2e, load, create = (min(run[i] for run in runs) for i in range(3))
-            peak = max(run[3] for run in runs)
+            e2e = min(run[0] for run in runs)
+            peak = max(run[3].peak_rss for run in runs)
+            growth = max(run[3].peak for run in runs)
+            longest = max(run[4] for run in runs)
+            if args.e2e_only:
+                load_rate = create_rate = ratio = "-"
+            else:
+                load, create = (min(run[i] for run in runs) for i in (1, 2))
+                load_rate, create_rate = f"{n / load:,.0f}", f"{n / create:,.0f}"
+                ratio = f"{create / e2e:.2f}"
             print(
-                f"| {n:,} | {n / e2e:,.0f} | {n / load:,.0f} | {n / create:,.0f} "
-                f"| {create / e2e:.2f} | {requests} | {peak / 2**20:.1f} |",
+                f"| {n:,} | {n / e2e:,.0f} | {load_rate} | {create_rate} "
+                f"| {ratio} | {requests} | {peak / 2**20:.0f} | {growth / 2**20:.1f} "
+                f"| {longest:.1f} |",
                 flush=True,
             )
         if args.pickings:

@@ -190,3 +190,40 @@ def test_sandbox_main_prints_token(capsys, monkeypatch):
     sandbox.main(["--port", "0", "--no-seed", "--token", "a" * 40])
     out = capsys.readouterr().out
     assert "a" * 40 in out and "kobo_admin" in out
+
+
+def test_fault_schedule_by_request_count(fake_kobo, api):
+    fake = fake_kobo
+    me = f"{fake.url}/me/"
+    fake.fail("/me/", 500, after=2)
+    fake.fail("/me/", 429, after=3, headers={"Retry-After": "3"})
+    fake.fail("/me/", kind="html", after=3)
+    codes = [api.get(me) for _ in range(7)]
+    assert [(r.status_code, r.headers["Content-Type"][:9]) for r in codes] == [
+        (200, "applicati"),
+        (200, "applicati"),
+        (500, "applicati"),
+        (429, "applicati"),
+        (200, "text/html"),
+        (200, "applicati"),
+        (200, "applicati"),
+    ]
+    assert codes[3].headers["Retry-After"] == "3"
+    assert fake.faults_served == [
+        ("GET", "/me/", 500),
+        ("GET", "/me/", 429),
+        ("GET", "/me/", "html"),
+    ]
+
+
+def test_page_latency(fake_kobo, api):
+    fake = fake_kobo
+    uid = fake.create_asset(xlsform=xlsform("contact"), deploy=True)
+    sub = fake.add_submission(uid, {"name": "x"})
+    fake.page_latency = 0.4
+    data = f"{fake.url}/api/v2/assets/{uid}/data/"
+    assert api.get(data, params={"limit": 1}).elapsed.total_seconds() >= 0.4
+    assert api.get(data.rstrip("/") + ".json").elapsed.total_seconds() >= 0.4
+    # one submission, the form and other calls are not pages
+    assert api.get(f"{data}{sub['_id']}/").elapsed.total_seconds() < 0.4
+    assert api.get(f"{fake.url}/api/v2/assets/{uid}/").elapsed.total_seconds() < 0.4

@@ -8,6 +8,7 @@ import queue
 import re
 import socket
 import struct
+import sys
 import threading
 import time
 import urllib.error
@@ -62,6 +63,8 @@ REQUEST_URI_TOO_LARGE = (
     b"<center><h1>414 Request-URI Too Large</h1></center><hr><center>nginx</center>"
     b"</body></html>"
 )
+# a page of submissions: GET of a form's data listing (not of one submission)
+DATA_PAGE = re.compile(r"^/api/v2/assets/a[A-Za-z0-9]{21}/data(?:\.json)?/?(?:\?|$)")
 LOGIN_PAGE = (
     b"<!doctype html>\n<html><head><title>KoboToolbox</title></head><body>"
     b'<form class="registration registration--login" method="post" action="/accounts/login/">'
@@ -91,9 +94,11 @@ class FakeKobo:
         self.page_size_default = 100
         self.page_size_max = 1000
         self.import_delay = 0.0  # seconds an import stays "processing"
+        self.page_latency = 0.0  # seconds each page of submissions (DATA_PAGE) takes
         # KPI's PUBLIC_DOMAIN_NAME (unset by default): " - <domain>" in the hook User-Agent
         self.public_domain = None
         self._faults = []
+        self.faults_served = []  # (method, path, kind or status) of each fault injected
         self._requests = []
         self._server = None
         self._threads = []
@@ -239,9 +244,11 @@ class FakeKobo:
         body=None,
         kind="status",
         delay=1.0,
+        after=0,
     ):
         """Make matching requests fail. ``kind``: status | html | truncated |
-        slow | reset; ``times=None`` = forever."""
+        slow | reset; ``times=None`` = forever. ``after``: let that many
+        matching requests through first (a schedule by request count)."""
         if kind not in ("status", "html", "truncated", "slow", "reset"):
             raise ValueError(f"unknown fault kind {kind!r}")
         with self.lock:
@@ -255,6 +262,7 @@ class FakeKobo:
                     body=body,
                     kind=kind,
                     delay=delay,
+                    after=after,
                 )
             )
 
@@ -263,16 +271,27 @@ class FakeKobo:
             self._faults.clear()
 
     def _take_fault(self, method, path):
+        """The first matching fault due for this request (each matching fault
+        not yet due counts it); logged in ``faults_served``."""
+        chosen = None
         with self.lock:
-            for fault in self._faults:
+            for fault in list(self._faults):
                 if fault.method not in (None, method) or not fault.regex.search(path):
                     continue
+                if fault.after > 0:
+                    fault.after -= 1
+                    continue
+                if chosen is not None:
+                    continue
+                chosen = fault
                 if fault.times is not None:
                     fault.times -= 1
                     if fault.times <= 0:
                         self._faults.remove(fault)
-                return fault
-        return None
+            if chosen is not None:
+                kind = chosen.status if chosen.kind == "status" else chosen.kind
+                self.faults_served.append((method, path, kind))
+        return chosen
 
     @property
     def requests(self):
@@ -447,6 +466,10 @@ class _Server(ThreadingHTTPServer):
     def service_actions(self):
         self.serving.set()
 
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client gone (timed out)
+            super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -481,6 +504,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.delay)
             fault = None
+        if fake.page_latency and self.command == "GET" and DATA_PAGE.match(self.path):
+            time.sleep(fake.page_latency)
         if fault is not None and fault.kind in ("status", "html"):
             response = _fault_response(fault, self.command)
         else:
