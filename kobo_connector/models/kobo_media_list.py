@@ -19,9 +19,18 @@ from markupsafe import Markup, escape
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
+from odoo.tools import SQL
+
+from odoo.addons.base.models.ir_model import FIELD_TYPES
 
 from ..kobo_kpi import errors
 from ..kobo_kpi.media import MediaError, build_csv, content_hash, csv_file_name, preview_rows
+from .kobo_allowed_model import (
+    SECURITY_FIELD_PARTS,
+    SECURITY_FIELD_PREFIXES,
+    SECURITY_FIELDS,
+    SECURITY_MODEL_PREFIXES,
+)
 from .kobo_mapping_value import LOOKUP_FIELDS
 
 _logger = logging.getLogger(__name__)
@@ -226,10 +235,24 @@ class KoboMediaList(models.Model):
         return columns
 
     def _stamp(self, Model):
-        """``count:last write date`` of the list's records (one query)."""
-        groups = Model._read_group(self._parsed_domain(), [], ["__count", "write_date:max"])
-        count, last = groups[0] if groups else (0, None)
-        return f"{count}:{last or ''}"
+        """The write dates that tell whether the file may have changed: count
+        and last write date of the records, and the last write date of the
+        records their columns read through a relation (a product's name is
+        its template's, a unit's name the unit's)."""
+        domain = self._parsed_domain()
+        ((count, last),) = Model._read_group(domain, [], ["__count", "write_date:max"])
+        parts = [str(count), str(last or "")]
+        hops = sorted({h for h in (_hop(Model, c.field_name) for c in self.column_ids) if h})
+        if hops and count:
+            records = Model.search(domain)
+            for hop in hops:
+                linked = records.mapped(hop)
+                if linked:
+                    ((latest,),) = linked._read_group(
+                        [("id", "in", linked.ids)], [], ["write_date:max"]
+                    )
+                    parts.append(f"{hop}={latest}")
+        return ":".join(parts)
 
     def _rows(self, user):
         """``(CSV bytes, records stamp)`` read as ``user``."""
@@ -407,11 +430,11 @@ class KoboMediaListColumn(models.Model):
     model_name = fields.Char(related="list_id.model_name")
     field_name = fields.Char(string="Field Name")
     field_id = fields.Many2one(
-        "kobo.target.field",
+        "kobo.media.field",
         string="Odoo Field",
         compute="_compute_field_id",
         inverse="_inverse_field_id",
-        domain="[('model', '=', model_name), ('ttype', 'in', %s)]" % (list(COLUMN_TYPES),),
+        domain="[('model', '=', model_name)]",
     )
     lang = fields.Selection(
         "_lang_selection",
@@ -425,7 +448,7 @@ class KoboMediaListColumn(models.Model):
 
     @api.depends("field_name", "list_id.model_name")
     def _compute_field_id(self):
-        Target = self.env["kobo.target.field"]
+        Target = self.env["kobo.media.field"]
         for column in self:
             column.field_id = (
                 Target.search(
@@ -454,11 +477,7 @@ class KoboMediaListColumn(models.Model):
             raise ValidationError(
                 self.env._("The column %(column)s has no field.", column=self.column)
             )
-        error = self.env["kobo.allowed.model"]._field_error(model_name, self.field_name)
-        if not error and self.env[model_name]._fields[self.field_name].type not in COLUMN_TYPES:
-            error = self.env._(
-                "The field %(field)s cannot be a column of a list.", field=self.field_name
-            )
+        error = _column_error(self.env, model_name, self.field_name)
         if error:
             raise ValidationError(error)
 
@@ -585,6 +604,90 @@ class KoboMediaListTarget(models.Model):
                 ),
             }
         )
+
+
+class KoboMediaField(models.Model):
+    """Safe picker: the fields of the allowed models that may be a column of
+    a media list (ids of ``ir.model.fields``). Reading is not writing: a
+    related field (a product's name) may be a column; groups-restricted and
+    security-relevant fields may not."""
+
+    _name = "kobo.media.field"
+    _description = "KoBo Media List Field (picker)"
+    _auto = False
+    _order = "field_description, name"
+    _rec_name = "field_description"
+    _rec_names_search = ["field_description", "name"]
+
+    name = fields.Char(readonly=True)
+    field_description = fields.Char(string="Field", translate=True, readonly=True)
+    model = fields.Char(string="Model Name", readonly=True)
+    ttype = fields.Selection(FIELD_TYPES, string="Type", readonly=True)
+
+    @property
+    def _table_query(self):
+        Fields = self.env["ir.model.fields"]
+        ids = []
+        for model_name in self.env["kobo.allowed.model"]._allowed_models():
+            field_ids = Fields._get_ids(model_name)
+            ids += [
+                field_ids[name]
+                for name in self.env[model_name]._fields
+                if name in field_ids and not _column_error(self.env, model_name, name)
+            ]
+        return SQL(
+            "SELECT id, name, field_description, model, ttype FROM ir_model_fields "
+            "WHERE id = ANY(%s)",
+            sorted(ids),
+        )
+
+
+def _column_error(env, model_name, field_name):
+    """Why the field may not be a column of a media list (None if it may)."""
+    if not model_name or model_name not in env:
+        return env._("The model %(model)s does not exist.", model=model_name)
+    field = env[model_name]._fields.get(field_name or "")
+    if field is None:
+        return env._(
+            "The model %(model)s has no field %(field)s.", model=model_name, field=field_name
+        )
+
+    def refuse(reason):
+        return env._(
+            "The field %(field)s of %(model)s cannot be a column of a list: %(reason)s.",
+            field=field.string or field.name,
+            model=model_name,
+            reason=reason,
+        )
+
+    name = field.name
+    if field.groups:
+        return refuse(env._("it is restricted to some groups"))
+    if (
+        (name in SECURITY_FIELDS and name != "id")
+        or name.startswith(SECURITY_FIELD_PREFIXES)
+        or any(part in name for part in SECURITY_FIELD_PARTS)
+        or (field.relational and field.comodel_name.startswith(SECURITY_MODEL_PREFIXES))
+    ):
+        return refuse(env._("it is security-relevant"))
+    if field.type not in COLUMN_TYPES:
+        return refuse(env._("its type (%(type)s) is not supported", type=field.type))
+    if not (field.store or field.related):
+        return refuse(env._("it is computed"))
+    return None
+
+
+def _hop(Model, field_name):
+    """The many2one a column reads through (``product_tmpl_id`` for a
+    product's name, ``uom_id`` for its unit), or None."""
+    field = Model._fields.get(field_name or "")
+    if field is None:
+        return None
+    if field.related:
+        path = field.related.split(".") if isinstance(field.related, str) else field.related
+        first = Model._fields.get(path[0])
+        return path[0] if first is not None and first.type == "many2one" else None
+    return field_name if field.type == "many2one" else None
 
 
 def _picked(picked, model, fname):

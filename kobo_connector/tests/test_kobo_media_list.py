@@ -56,7 +56,7 @@ class MediaCase(KoboCase):
 
     def _list(self, *forms, user=None, **vals):
         env = self.env(user=user or self.manager)
-        Field = env["kobo.target.field"]
+        Field = env["kobo.media.field"]
 
         def column(name, field, **extra):
             picked = Field.search([("model", "=", "res.partner"), ("name", "=", field)])
