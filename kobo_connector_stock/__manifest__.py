@@ -9,6 +9,9 @@
     "depends": ["kobo_connector", "stock"],
     "data": [
         "data/kobo_stock_import_data.xml",
+        # a KoBo edit replaces the moves the import made on a draft picking: the
+        # import user may delete moves (Odoo deletes only draft or cancelled ones)
+        "security/ir.model.access.csv",
         "views/kobo_mapping_views.xml",
     ],
     "demo": ["demo/kobo_stock_demo.xml"],

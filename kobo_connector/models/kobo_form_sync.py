@@ -69,6 +69,8 @@ RECONCILE_RETRY = timedelta(hours=1)  # a reconcile that failed resumes after th
 MAX_BACKOFF = 3600  # seconds
 RECHECK = PAGE_SIZE  # the re-read window covers at most this many stored submissions
 DEFAULTS = {"poll_interval": 10, "recheck_window": 60}  # minutes
+# failures that pass by themselves: retried within a minute
+TRANSIENT = (errors.KoboServerError, errors.KoboConnectionError, errors.KoboNotJson)
 # one page fetched ahead per form, shared by the steps of this process
 PREFETCH = Prefetcher()
 
@@ -639,13 +641,17 @@ class KoboForm(models.Model):
         )
 
     def _backoff_seconds(self, exc):
-        """How long a form waits after a failure: KoBo's Retry-After (at
-        least a minute), doubled on each new refusal, after a 429; the poll
-        interval after anything else."""
+        """How long a form waits after a failure: after a 429, KoBo's
+        Retry-After (a minute when it gives none), doubled on each new
+        refusal; after a passing failure (5xx, network, an HTML page) at most
+        a minute; after anything else (a mapping to fix), the poll interval."""
+        interval = self._kobo_param("poll_interval") * 60
         if isinstance(exc, errors.KoboThrottled):
-            base = max(exc.retry_after or 0, 60)
-            return min(base * 2**self.throttle_count, MAX_BACKOFF)
-        return self._kobo_param("poll_interval") * 60
+            base = exc.retry_after if exc.retry_after else 60
+            return min(max(base, 1) * 2**self.throttle_count, MAX_BACKOFF)
+        if isinstance(exc, TRANSIENT):
+            return min(60, interval)
+        return interval
 
     def _sync_failed(self, exc):
         """Record a failed step on this form (its requesters told), commit.

@@ -247,7 +247,8 @@ class KoboMapping(models.Model):
         aliases = {}
         lines = self.line_ids._compile(env[self.model_name], questions, tz, aliases)
         plan = _Plan(self.model_name, lines, aliases)
-        plan.env = env
+        # which mapping imports (bridges read its options): the import env's only addition
+        plan.env = env(context=dict(env.context, kobo_mapping_id=self.id))
         if self.match_policy == "match":
             self.env["kobo.allowed.model"]._check_target(self.model_name, [self.match_field_name])
             plan.key_path = self.match_question_path

@@ -96,17 +96,15 @@ class KoboMappingLine(models.Model):
         name = self.mapping_id.model_name
         return self.env[name] if name and name in self.env else None
 
-    @api.constrains("field_id", "question_path", "constant", "child_ids")
-    def _check_line(self):
-        files = self.filtered(lambda line: line.field_type in ("binary", "image"))
-        for line in files:
+    @api.constrains("field_name", "question_path")
+    def _check_file_line(self):
+        for line in self.filtered(lambda line: line.field_type in ("binary", "image")):
             if not line.question_path:
                 raise ValidationError(
                     self.env._("A file field is filled from a photo or file question: choose it.")
                 )
-        return super(KoboMappingLine, self - files)._check_line()
 
-    @api.constrains("lookup_field", "field_id")
+    @api.constrains("lookup_field", "field_name")
     def _check_lookup_field(self):
         for line in self.filtered("lookup_field"):
             if not line.relation:

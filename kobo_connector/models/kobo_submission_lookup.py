@@ -24,12 +24,6 @@ class KoboSubmission(models.Model):
         this = self.with_context(kobo_mapping_id=form.mapping_id.id)
         return super(KoboSubmission, this)._process_items(form, items, plan=plan)
 
-    def _kobo_lookup_env(self):
-        mapping = self.env["kobo.mapping"].browse(self.env.context.get("kobo_mapping_id"))
-        if mapping and hasattr(mapping.form_id, "_import_env"):  # the import user (safe imports)
-            return mapping.form_id._import_env()
-        return self.env
-
     def _resolve_relations(self, plan, todo, outcomes):
         todo = self._kobo_download_files(todo, outcomes)
         wanted = defaultdict(set)
@@ -50,7 +44,10 @@ class KoboSubmission(models.Model):
         if not wanted:
             return super()._resolve_relations(plan, todo, outcomes)
         found = {
-            key: self._kobo_find_by_field(*key, names, plan.aliases.get(key[0], {}))
+            # as the import user: only what it may see, in the form's company
+            key: self.with_env(plan.env)._kobo_find_by_field(
+                *key, names, plan.aliases.get(key[0], {})
+            )
             for key, names in wanted.items()
         }
 
@@ -164,20 +161,21 @@ class KoboSubmission(models.Model):
     def _kobo_find_by_field(self, model, by, create, names, aliases):
         """{name: record id or None}, by the field ``by`` (the name when
         empty), creating the missing ones with ``create`` where allowed."""
-        env = self._kobo_lookup_env()
-        # sudo: lookups read as the core's by-name lookups do
-        Model = env[model].sudo().with_context(active_test=True)
+        env = self.env  # the import user's (see _resolve_relations)
+        Model = env[model].with_context(active_test=True)
         if by == "xmlid":
             result = {}
             for name in names:
                 res_model, res_id = (
-                    self.env["ir.model.data"]._xmlid_to_res_model_res_id(
-                        name, raise_if_not_found=False
-                    )
+                    # sudo: ir.model.data is admin-only; the record is then searched as the import user
+                    env["ir.model.data"]
+                    .sudo()
+                    ._xmlid_to_res_model_res_id(name, raise_if_not_found=False)
                     if "." in name
                     else (None, None)
                 )
-                result[name] = res_id if res_model == model else None
+                visible = res_model == model and Model.search([("id", "=", res_id)])
+                result[name] = res_id if visible else None
         elif by:
             result = dict.fromkeys(names)
             for record in Model.search_fetch([(by, "in", list(names))], [by]):

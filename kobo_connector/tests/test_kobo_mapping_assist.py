@@ -14,16 +14,15 @@ class TestMappingAssist(ImportCase):
     def test_enable_check_names_the_required_fields(self):
         self.mapping.enabled = False
         Tag = self.env["res.partner.category"]
-        mapping = self.env["kobo.mapping"].create(
-            {"form_id": self.form.id, "model_id": self.env["ir.model"]._get(Tag._name).id}
-        )
+        # a system administrator allows contact tags as a target
+        self.env["kobo.allowed.model"].create({"name": "Contact Tag", "model": Tag._name})
+        mapping = self.env["kobo.mapping"].create({"form_id": self.form.id, "model_name": Tag._name})
         with self.assertRaises(ValidationError) as caught:
             mapping.enabled = True
         message = caught.exception.args[0]
         self.assertIn(f"{Tag._description}: {Tag._fields['name'].string}", message)
         self.assertNotIn("Color", message, "a field with a default is not required")
         mapping.line_ids = [self._line("", "name", constant="From KoBo")]
-        mapping.line_ids.field_id = self.env["ir.model.fields"]._get(Tag._name, "name")
         mapping.enabled = True
         self.assertTrue(mapping.enabled)
 

@@ -10,14 +10,14 @@ class KoboSubmission(models.Model):
     _inherit = "kobo.submission"
 
     def _kobo_mapping(self):
-        return self.env["kobo.mapping"].browse(self.env.context.get("kobo_mapping_id"))
+        # sudo: the import user reads the options of the mapping it runs (it has no
+        # right on kobo.mapping); its searches go through _kobo_import_model()
+        return self.env["kobo.mapping"].sudo().browse(self.env.context.get("kobo_mapping_id"))
 
     def _find_by_names(self, model, names, aliases):
         if model == "product.product":
             # a choice code is the internal reference or the barcode; else the name
-            Product = (
-                self.env[model].sudo().with_context(active_test=True)
-            )  # sudo: as the core's lookups
+            Product = self.env[model].with_context(active_test=True)  # the import user's env
             found = {}
             for field in ("default_code", "barcode"):
                 wanted = [n for n in names if n not in found]
@@ -32,7 +32,7 @@ class KoboSubmission(models.Model):
         if model == "stock.picking.type":
             # a warehouse (code or name) answered: the mapping's operation of it
             mapping = self._kobo_mapping()
-            Warehouse = self.env["stock.warehouse"].sudo()  # sudo: as the core's lookups
+            Warehouse = self.env["stock.warehouse"]  # the import user's env
             for name in [n for n, found in result.items() if not found]:
                 for candidate in (name, aliases.get(name)):
                     if not candidate:
