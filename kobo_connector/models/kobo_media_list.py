@@ -144,7 +144,14 @@ class KoboMediaList(models.Model):
             error = Policy._model_error(media.model_name)
             if error:
                 raise ValidationError(error)
-            media._parsed_domain()
+            domain = media._parsed_domain()
+            try:
+                # sudo: only checks that the domain's fields exist; nothing is read
+                self.env[media.model_name].sudo()._search(domain)
+            except ValueError as exc:
+                raise ValidationError(
+                    self.env._("The domain of %(list)s: %(error)s", list=media.name, error=exc)
+                ) from exc
             for column in media.column_ids:
                 column._check_field()
             name = media.column_ids.filtered(lambda c: c.column == "name")
@@ -272,7 +279,7 @@ class KoboMediaList(models.Model):
                         values.setdefault(row["id"], {})[column.column] = _text(
                             row[column.field_name], described[column.field_name]
                         )
-        except AccessError as exc:
+        except (AccessError, ValueError) as exc:
             raise UserError(
                 self.env._(
                     "%(list)s cannot be read with the rights of %(user)s: %(error)s",
@@ -401,7 +408,7 @@ class KoboMediaList(models.Model):
                 break
             try:
                 stamp = media._stamp(media._reader(media.publisher_id))
-            except UserError:
+            except (UserError, ValueError):
                 stamp = None  # publishing says why, on the list
             pending = media.target_ids.filtered(lambda t: t.state not in UP_TO_DATE)
             if stamp != media.records_stamp or pending:
@@ -519,6 +526,17 @@ class KoboMediaListTarget(models.Model):
     @api.constrains("form_id", "list_id")
     def _check_one_file(self):
         for target in self:
+            if target.form_id.company_id not in (
+                target.list_id.company_id,
+                self.env["res.company"],
+            ):
+                raise ValidationError(
+                    self.env._(
+                        "%(form)s belongs to another company than %(list)s.",
+                        form=target.form_id.display_name,
+                        list=target.list_id.name,
+                    )
+                )
             clash = self.search(
                 [
                     ("id", "!=", target.id),

@@ -16,7 +16,9 @@ class TestMappingAssist(ImportCase):
         Tag = self.env["res.partner.category"]
         # a system administrator allows contact tags as a target
         self.env["kobo.allowed.model"].create({"name": "Contact Tag", "model": Tag._name})
-        mapping = self.env["kobo.mapping"].create({"form_id": self.form.id, "model_name": Tag._name})
+        mapping = self.env["kobo.mapping"].create(
+            {"form_id": self.form.id, "model_name": Tag._name}
+        )
         with self.assertRaises(ValidationError) as caught:
             mapping.enabled = True
         message = caught.exception.args[0]

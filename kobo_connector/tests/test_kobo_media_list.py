@@ -264,6 +264,13 @@ class TestMediaListPublish(MediaCase):
         self.assertFalse(self._files(self.deployed_uid))
         with self.assertRaises(ValidationError):
             media.domain = "[('is_company', '=', True"
+        with self.assertRaisesRegex(ValidationError, "no_such_field"):
+            media.domain = "[('no_such_field', '=', 1)]"
+        other = self.env["res.company"].create({"name": "Elsewhere"})
+        self.manager.company_ids |= other
+        self.server.company_id = other
+        with self.assertRaisesRegex(ValidationError, "another company"):
+            self._list(self.form, name="Other company's form", file_name="other.csv")
 
 
 @tagged("post_install", "-at_install")
