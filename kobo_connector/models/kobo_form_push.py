@@ -190,7 +190,7 @@ class KoboForm(models.Model):
                 try:
                     client.delete_hook(self.asset_uid, self.push_hook_uid)
                 except errors.KoboNotFound:
-                    pass
+                    _logger.info("KoBo form %s: old push already gone", self.asset_uid)
             return client.create_hook(self.asset_uid, HOOK_NAME, url)
 
         hook = self._push_call(self.env._("Register push"), register)
@@ -221,7 +221,7 @@ class KoboForm(models.Model):
             try:
                 client.delete_hook(self.asset_uid, self.push_hook_uid)
             except errors.KoboNotFound:
-                pass  # already removed on KoBo
+                _logger.info("KoBo form %s: push already removed on KoBo", self.asset_uid)
 
         self._push_call(self.env._("Unregister push"), unregister)
         self.write({"push_hook_uid": False, "push_status": False})
@@ -357,7 +357,7 @@ class KoboForm(models.Model):
                         try:
                             client.set_validation_status(self.asset_uid, kobo_id, status)
                         except errors.KoboNotFound:
-                            pass
+                            _logger.info("KoBo submission %s: gone, no status", kobo_id)
             self.env.cr.execute(
                 """
                 UPDATE kobo_submission

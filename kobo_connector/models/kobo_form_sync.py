@@ -65,7 +65,6 @@ PAGE_SIZE = 1000
 LOCK_NAMESPACE = 0x6B6F626F  # "kobo": advisory locks of form syncs
 CALL_SECONDS = 60  # a cron call starts no new step after this (limit_time_real is 120 s)
 RECONCILE_EVERY = timedelta(hours=20)  # a form is reconciled about once a day
-RECONCILE_RETRY = timedelta(hours=1)  # a reconcile that failed resumes after this
 MAX_BACKOFF = 3600  # seconds
 RECHECK = PAGE_SIZE  # the re-read window covers at most this many stored submissions
 DEFAULTS = {"poll_interval": 10, "recheck_window": 60}  # minutes
@@ -133,6 +132,9 @@ class KoboForm(models.Model):
     )
     reconcile_counts = fields.Json(readonly=True, copy=False)
     last_reconcile = fields.Datetime(readonly=True, copy=False)
+    reconcile_retry = fields.Datetime(
+        readonly=True, copy=False, help="A reconciliation that failed resumes then."
+    )
 
     @api.depends("mapping_ids.enabled")
     def _compute_mapping_id(self):
@@ -261,9 +263,13 @@ class KoboForm(models.Model):
         now = fields.Datetime.now()
         return self.search(self._importable_domain()).filtered(
             lambda f: (
-                not f.last_reconcile
-                or f.last_reconcile <= now - RECONCILE_EVERY
-                or (f.reconcile_cursor and f.last_reconcile <= now - RECONCILE_RETRY)
+                f.reconcile_retry <= now
+                if f.reconcile_retry
+                else (
+                    not f.last_reconcile
+                    or f.last_reconcile <= now - RECONCILE_EVERY
+                    or f.reconcile_cursor  # one under way goes on
+                )
             )
         )
 
@@ -330,8 +336,11 @@ class KoboForm(models.Model):
 
     def _step_reconcile(self, limit=PAGE_SIZE):
         done, remaining, ok = self._run_step(self._do_reconcile, limit)
-        if not ok and remaining == 0:  # failed: resumes after RECONCILE_RETRY
-            self.write({"last_reconcile": fields.Datetime.now()})
+        if ok and self.reconcile_retry:
+            self.reconcile_retry = False
+            self._kobo_commit()
+        elif not ok and remaining == 0:  # failed: resumes after the failure's back-off
+            self.reconcile_retry = self.next_poll or fields.Datetime.now()
             self._kobo_commit()
         return done, remaining
 

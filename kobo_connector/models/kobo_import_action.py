@@ -110,11 +110,12 @@ class KoboSubmission(models.Model):
     action_error = fields.Text(string="After-Import Action Error", readonly=True, copy=False)
 
     def init(self):
-        super().init()
+        res = super().init()
         self.env.cr.execute(
             "CREATE INDEX IF NOT EXISTS kobo_submission_action_todo_idx ON kobo_submission (id) "
             "WHERE action_state IS NULL"
         )
+        return res
 
     @api.model
     def _run_after_import_actions(self, limit=ACTION_BATCH):

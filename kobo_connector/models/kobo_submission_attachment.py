@@ -21,6 +21,7 @@ import logging
 import tempfile
 
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 from ..kobo_kpi import errors
 from .kobo_form_push import WRITE_BACK_BATCH, import_env
@@ -35,7 +36,7 @@ ATTACHMENT_STATES = [
     ("done", "Downloaded"),
     ("error", "Download Failed"),
 ]
-HAS_FILES = (
+HAS_FILES = SQL(
     "jsonb_typeof(payload->'_attachments') = 'array' "
     "AND jsonb_array_length(payload->'_attachments') > 0"
 )
@@ -45,13 +46,13 @@ class FileTooLarge(Exception):
     """The file is over the configured size limit."""
 
 
-class _Limited:
+class _Limited:  # a file object, not an Odoo model
     """A file object that refuses to grow over ``max_bytes``."""
 
     def __init__(self, fileobj, max_bytes):
         self.fileobj, self.max_bytes, self.size = fileobj, max_bytes, 0
 
-    def write(self, chunk):
+    def write(self, chunk):  # pylint: disable=method-required-super
         self.size += len(chunk)
         if self.size > self.max_bytes:
             raise FileTooLarge()
@@ -117,7 +118,7 @@ class KoboSubmission(models.Model):
     )
 
     def init(self):
-        super().init()
+        res = super().init()
         # the after-import cron reads only what is left to do
         self.env.cr.execute(
             "CREATE INDEX IF NOT EXISTS kobo_submission_files_todo_idx ON kobo_submission (id) "
@@ -128,6 +129,7 @@ class KoboSubmission(models.Model):
             "ON kobo_submission (form_id, id) "
             "WHERE state IN ('imported', 'error') AND validation_written IS DISTINCT FROM state"
         )
+        return res
 
     def write(self, vals):
         if "payload" in vals and "attachment_state" not in vals:
@@ -136,11 +138,12 @@ class KoboSubmission(models.Model):
 
     @api.model
     def _set_outcomes(self, form, items, outcomes, res_model=None, made=None):
-        super()._set_outcomes(form, items, outcomes, res_model, made)
+        res = super()._set_outcomes(form, items, outcomes, res_model, made)
         if items:
             # files and validation statuses follow in their own step, once this page is committed
             # sudo: the import user may not read scheduled actions
             self.env.ref("kobo_connector.ir_cron_kobo_after_import").sudo()._trigger()
+        return res
 
     # ------------------------------------------------------------------
     # The after-import cron
@@ -171,8 +174,11 @@ class KoboSubmission(models.Model):
     @api.model
     def _files_todo_count(self):
         self.env.cr.execute(
-            f"SELECT count(*) FROM kobo_submission WHERE state = 'imported' "
-            f"AND (attachment_state IS NULL OR attachment_state = 'todo') AND {HAS_FILES}"
+            SQL(
+                "SELECT count(*) FROM kobo_submission WHERE state = 'imported' "
+                "AND (attachment_state IS NULL OR attachment_state = 'todo') AND %s",
+                HAS_FILES,
+            )
         )
         return self.env.cr.fetchone()[0]
 
@@ -182,14 +188,20 @@ class KoboSubmission(models.Model):
         cr = self.env.cr
         # submissions without files are settled in one statement
         cr.execute(
-            f"UPDATE kobo_submission SET attachment_state = 'none' "
-            f"WHERE attachment_state IS NULL AND state = 'imported' AND NOT ({HAS_FILES})"
+            SQL(
+                "UPDATE kobo_submission SET attachment_state = 'none' "
+                "WHERE attachment_state IS NULL AND state = 'imported' AND NOT (%s)",
+                HAS_FILES,
+            )
         )
         cr.execute(
-            f"SELECT id FROM kobo_submission WHERE state = 'imported' AND res_id IS NOT NULL "
-            f"AND (attachment_state IS NULL OR attachment_state IN ('todo', 'error')) "
-            f"AND {HAS_FILES} ORDER BY attachment_state = 'error', id LIMIT %s",
-            (limit,),
+            SQL(
+                "SELECT id FROM kobo_submission WHERE state = 'imported' AND res_id IS NOT NULL "
+                "AND (attachment_state IS NULL OR attachment_state IN ('todo', 'error')) "
+                "AND %s ORDER BY attachment_state = 'error', id LIMIT %s",
+                HAS_FILES,
+                limit,
+            )
         )
         subs = self.browse([row[0] for row in cr.fetchall()])
         self.invalidate_model(["attachment_state"])

@@ -124,17 +124,24 @@ class TestIsolation(HardeningCase):
         self.assertEqual(len(notes.filtered(lambda n: "KoBo sync failed" in n.message)), 3)
         self.assertEqual(len(notes.filtered(lambda n: "KoBo sync done" in n.message)), 1)
 
-    def test_a_failing_step_waits_for_the_interval(self):
+    def test_a_failing_step_waits_before_the_next_try(self):
         self.env["ir.config_parameter"].set_param("kobo_connector.poll_interval", "10")
         self.fake.add_submissions(self.uid, [person(1)])
         self.fake.fail(r"/data/", status=500, times=None)
         with mute_logger(SYNC_LOG):
             self.assertEqual(self.Form._cron_import(), (0, 0))
         self.assertIn("500", self.form.sync_error)
-        self.assertGreater(self.form.next_poll, fields.Datetime.now() + timedelta(minutes=9))
+        # a passing failure (5xx, network, an HTML page): tried again within a minute
+        now = fields.Datetime.now()
+        self.assertGreater(self.form.next_poll, now + timedelta(seconds=50))
+        self.assertLessEqual(self.form.next_poll, now + timedelta(seconds=61))
         self.fake.reset_requests()
         self.Form._cron_import()
-        self.assertFalse(self.fake.requests, "not polled again before the interval")
+        self.assertFalse(self.fake.requests, "not polled again before then")
+        # a failure that only a person can fix (a mapping): the poll interval
+        self.form.next_poll = False
+        self.form._sync_failed(KeyError("x_gone"))
+        self.assertGreater(self.form.next_poll, fields.Datetime.now() + timedelta(minutes=9))
 
     def test_an_escaping_error_is_caught_by_the_cron(self):
         uid, other, _mapping = self._extra_form("Other")
@@ -244,6 +251,24 @@ class TestReconcile(HardeningCase):
         self.assertEqual(stored.filtered(lambda s: s.state == "deleted").kobo_id, ids[15])
         self.assertEqual(len(self._partners()), 31, "the lost row's submission made a record")
         self.assertFalse(self.form.reconcile_counts)
+
+    def test_a_failed_reconcile_is_retried_after_its_back_off_not_a_day(self):
+        self.env["ir.config_parameter"].set_param("kobo_connector.poll_interval", "10")
+        self.fake.add_submissions(self.uid, [person(1)])
+        self._sync_all()
+        self.fake.fail(r"/data/", status=500, times=1)
+        with mute_logger(SYNC_LOG):
+            self._reconcile_all()
+        self.assertIn("500", self.form.sync_error)
+        self.assertFalse(self.form.last_reconcile, "not taken for a done reconciliation")
+        self.assertTrue(self.form.reconcile_retry)
+        self.assertNotIn(self.form, self.Form._forms_to_reconcile(), "waits for its back-off")
+        self.form.reconcile_retry -= timedelta(minutes=2)
+        self.assertIn(self.form, self.Form._forms_to_reconcile())
+        self._reconcile_all()
+        self.assertTrue(self.form.last_reconcile)
+        self.assertFalse(self.form.reconcile_retry)
+        self.assertNotIn(self.form, self.Form._forms_to_reconcile(), "done for the day")
 
 
 @tagged("post_install", "-at_install")

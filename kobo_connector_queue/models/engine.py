@@ -17,10 +17,9 @@ TRANSIENT = (errors.KoboThrottled, errors.KoboServerError, errors.KoboConnection
 
 
 def import_form(form):
-    """The form in the environment its imports run as (the form's import
-    user); until that exists, the scheduled action's own (OdooBot)."""
-    env = form._import_env() if hasattr(form, "_import_env") else form.env
-    return form.with_env(env)
+    """The form as the job runs it: the engine itself writes records as the
+    form's import user (``kobo.form._import_env()``), never as the job's user."""
+    return form
 
 
 def forms_to_import(model):

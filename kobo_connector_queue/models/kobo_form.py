@@ -27,8 +27,8 @@ class KoboForm(models.Model):
         step already waits in the queue. It does not lock: two jobs of a form
         may still run at once, and the form's lock makes the second a no-op."""
         # OdooBot (the superuser by convention) enqueues: any user allowed to
-        # sync may queue a job without rights on queue.job; each job switches
-        # to the form's import user itself
+        # sync may queue a job without rights on queue.job; the engine writes
+        # the records as the form's import user, as without queue_job
         for form in self.with_user(SUPERUSER_ID):
             form.with_delay(
                 channel=CHANNEL,
@@ -58,8 +58,8 @@ class KoboForm(models.Model):
     # The job
     # ------------------------------------------------------------------
     def _kobo_job_step(self, step="import"):
-        """One bounded step of this form (``import`` or ``reconcile``), as its
-        import user; enqueue the next step while work remains. A form whose
+        """One bounded step of this form (``import`` or ``reconcile``), its
+        records written as its import user; enqueue the next step while work remains. A form whose
         lock is taken (a job or a cron step already on it) ends quietly: the
         lock holder carries on."""
         self.ensure_one()

@@ -138,6 +138,8 @@ class TestQueueImport(KoboCase):
         self.assertEqual(len(subs), 2500)
         self.assertEqual(set(subs.mapped("state")), {"imported"})
         self.assertEqual(len(self._partners()), 2500)
+        import_user = self.env.ref("kobo_connector.user_kobo_import")
+        self.assertEqual(self._partners().create_uid, import_user, "written as the import user")
         self.assertEqual(self.form.last_sync_result, "2500 new, 0 updated, 0 errors")
         self.assertFalse(self.form.sync_request_ids, "the requester was told, request done")
 
@@ -229,7 +231,9 @@ class TestQueueImport(KoboCase):
                 self.assertFalse(self._subs())
             finally:
                 other.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_NAMESPACE, self.form.id))
-        self.assertEqual(self.form._sync_step(), (5, 0))  # the cron's own step (engine)
+        # the cron's own step (engine): all five, nothing left
+        self.assertEqual(self.form._sync_step()[1], 0)
+        self.assertEqual(len(self._subs()), 5)
         with trap_jobs() as trap:
             self.form.with_user(SUPERUSER_ID)._kobo_job_step("import")
         self.assertEqual(len(self._subs()), 5)

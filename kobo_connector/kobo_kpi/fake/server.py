@@ -467,8 +467,9 @@ class _Server(ThreadingHTTPServer):
         self.serving.set()
 
     def handle_error(self, request, client_address):
-        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client gone (timed out)
-            super().handle_error(request, client_address)
+        if isinstance(sys.exc_info()[1], ConnectionError):  # a client gone (timed out)
+            return None
+        return super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
