@@ -28,6 +28,9 @@
         "views/kobo_import_action_views.xml",
         "data/kobo_permission_data.xml",
         "views/kobo_form_lifecycle_views.xml",
+        "security/kobo_media_list_security.xml",
+        "data/kobo_media_list_data.xml",
+        "views/kobo_media_list_views.xml",
     ],
     "demo": ["demo/kobo_demo.xml"],
     "assets": {

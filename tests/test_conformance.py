@@ -681,3 +681,82 @@ def test_delete_moves_to_trash(kobo):
     assert uid not in {a["uid"] for a in kobo.client.iter_surveys()}
     if kobo.fake:
         assert uid in kobo.fake.store.trash
+
+
+# ------------------------------------------------------------------ form media (issue 13)
+
+MEDIA_XLSFORM = build_xlsform(
+    [
+        {"type": "select_one_from_file products.csv", "name": "product", "label": "Product"},
+        {"type": "text", "name": "note", "label": "Note"},
+    ]
+)
+MEDIA_WAIT = float(os.environ.get("KOBO_MEDIA_SYNC_WAIT", "60"))
+
+
+def test_form_media_upload_replace_delete(kobo):
+    """Asset files: upload (``description`` required), one live file per
+    name, no update (replace = delete then upload), content served back."""
+    client = kobo.client
+    uid = kobo.new_form("Conformance media", xlsform=MEDIA_XLSFORM)
+    assert client.list_media(uid) == []
+    data = "name,label\r\nP1,Savon d'Alep é\r\n".encode()
+    media = client.upload_media(uid, "products.csv", data, "From Odoo")
+    assert media["file_type"] == "form_media" and media["description"] == "From Odoo"
+    assert media["metadata"]["filename"] == "products.csv"
+    assert media["metadata"]["hash"] == "md5:" + __import__("hashlib").md5(data).hexdigest()
+    assert media["metadata"]["mimetype"] == "text/csv"
+    assert media["user__username"] == kobo.username
+    assert [m["uid"] for m in client.list_media(uid)] == [media["uid"]]
+    files = client.get_asset(uid, exclude=("content",))["files"]
+    assert [f["uid"] for f in files] == [media["uid"]]
+    assert client.media_content(uid, media["uid"]) == data
+    with pytest.raises(errors.KoboBadRequest, match="File already exists"):
+        client.upload_media(uid, "products.csv", b"name,label\r\n", "again")
+    with pytest.raises(errors.KoboBadRequest, match="description"):
+        client._request(
+            "POST",
+            f"api/v2/assets/{uid}/files/",
+            json={
+                "file_type": "form_media",
+                "base64Encoded": "data:text/csv;base64,bmFtZQ==",
+                "metadata": {"filename": "x.csv"},
+            },
+        )
+    client.delete_media(uid, media["uid"])
+    assert client.list_media(uid) == []
+    with pytest.raises(errors.KoboNotFound):
+        client.delete_media(uid, media["uid"])
+    again = client.upload_media(uid, "products.csv", b"name,label\r\nP2,Rice\r\n", "From Odoo")
+    assert again["uid"] != media["uid"]
+    assert client.media_content(uid, again["uid"]) == b"name,label\r\nP2,Rice\r\n"
+
+
+def test_form_media_reaches_collectors_by_redeploy(kobo):
+    """Collectors get media through a deploy: KPI accepts redeploying the
+    same version, then syncs the files to the deployed form's manifest (on
+    a real KPI by a celery task: polled)."""
+    client = kobo.client
+    uid = kobo.new_form("Conformance media redeploy", xlsform=MEDIA_XLSFORM, deploy=True)
+    assert client.collector_media(uid) == []
+    before = client.get_asset(uid, exclude=("content",))
+    data = b"name,label\r\nP1,Soap\r\n"
+    client.upload_media(uid, "products.csv", data, "From Odoo")
+    assert client.collector_media(uid) == []  # not before a deploy
+    redeployed = client.redeploy_media(uid)
+    assert redeployed["version_id"] == before["version_id"] == before["deployed_version_id"]
+    assert redeployed["active"] is True
+    listed = wait_for(lambda: client.collector_media(uid), MEDIA_WAIT, interval=1)
+    assert [m["filename"] for m in listed] == ["products.csv"], (
+        f"the manifest did not list the file within {MEDIA_WAIT:.0f} s (KPI syncs form media "
+        "with a celery task: is a worker running?)"
+    )
+    assert listed[0]["hash"] == "md5:" + __import__("hashlib").md5(data).hexdigest()
+    download = kobo.get(listed[0]["downloadUrl"].split("/", 3)[3])
+    assert download.status_code == 200 and download.content == data
+    # a form with undeployed changes is not redeployed for its media
+    client.rename(uid, "Conformance media redeploy (renamed)")
+    with pytest.raises(errors.KoboConflict, match="not deployed"):
+        client.redeploy_media(uid)
+    client.archive(uid)
+    assert client.collector_media(uid) is None

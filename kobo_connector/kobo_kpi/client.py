@@ -10,6 +10,7 @@ message or a log line.
 """
 
 import ast
+import base64
 import email.utils
 import json
 import logging
@@ -19,6 +20,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
+from xml.etree import ElementTree
 
 import requests
 import urllib3
@@ -854,3 +856,76 @@ class KpiClient:
         return self._request(
             "PATCH", self._asset(uid, "data", "validation_statuses"), json={"payload": payload}
         )
+
+    # ------------------------------------------------------------------
+    # Form media (issue 13: choice lists published from Odoo)
+    # ------------------------------------------------------------------
+    def list_media(self, uid):
+        """The live ``form_media`` files of the asset (KPI's asset files)."""
+        return self._all(self._asset(uid, "files"), {"file_type": "form_media"})
+
+    def upload_media(self, uid, filename, data, description, mimetype="text/csv"):
+        """Upload one form media file. KPI requires ``description`` and
+        refuses a second live file of the same name (400): replace is
+        :meth:`delete_media` then this call. Not retried (not idempotent).
+        Sent as ``base64Encoded`` with ``metadata.filename``, as KPI's own
+        front end does: a binary upload without ``metadata`` fails with a 500
+        on KPI."""
+        encoded = base64.b64encode(data).decode("ascii")
+        body = {
+            "file_type": "form_media",
+            "description": description,
+            "base64Encoded": f"data:{mimetype};base64,{encoded}",
+            "metadata": {"filename": filename},
+        }
+        return self._request("POST", self._asset(uid, "files"), json=body)
+
+    def delete_media(self, uid, file_uid):
+        self._request("DELETE", self._asset(uid, "files", file_uid))
+
+    def media_content(self, uid, file_uid):
+        """The bytes of one asset file."""
+        url = self._url(self._asset(uid, "files", file_uid, "content"))
+        return self._send("GET", url, headers={"Accept": "*/*"}).content
+
+    def redeploy_media(self, uid):
+        """Redeploy the *deployed* version again so that KoBo syncs the form
+        media to collectors (KPI accepts the same version). Refused when the
+        asset has undeployed changes: KPI can only deploy its current
+        version, which is not the one collectors have."""
+        asset = self.get_asset(uid, exclude=("content", "analysis_form_json"))
+        if asset.get("version_id") != asset.get("deployed_version_id"):
+            raise KoboConflict(
+                "The form has changes that are not deployed: redeploying it for its media "
+                "would also publish them.",
+                url=self.asset_url(uid),
+            )
+        body = {"version_id": asset["version_id"], "active": bool(asset.get("deployment__active"))}
+        return self._request("PATCH", self._asset(uid, "deployment"), json=body)
+
+    def collector_media(self, uid):
+        """What collectors get of the deployed form ``uid``: the files of its
+        OpenRosa manifest, ``[{filename, hash, downloadUrl}, …]`` (``None``
+        when the form is not in this user's form list: not deployed, or
+        archived). KPI fills the manifest asynchronously after a deploy."""
+        headers = {"Accept": "text/xml", "X-OpenRosa-Version": "1.0"}
+        listing = self._send("GET", self._url("formList"), headers=headers)
+        manifest_url = None
+        for xform in _xml_items(listing.content, "xform"):
+            if xform.get("formID") == uid:
+                manifest_url = xform.get("manifestUrl")
+        if not manifest_url:
+            return None
+        manifest = self._send("GET", self._url(manifest_url), headers=headers)
+        return list(_xml_items(manifest.content, "mediaFile"))
+
+
+def _xml_items(content, tag):
+    """The ``tag`` elements of an OpenRosa list as dicts of their children's text."""
+    try:
+        root = ElementTree.fromstring(content)
+    except ElementTree.ParseError as exc:
+        raise KoboNotJson("KoBo answered an OpenRosa list with something that is not XML.") from exc
+    for node in root.iter():
+        if node.tag.rsplit("}", 1)[-1] == tag:
+            yield {child.tag.rsplit("}", 1)[-1]: (child.text or "") for child in node}

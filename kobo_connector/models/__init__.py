@@ -19,3 +19,4 @@ from . import (
     kobo_submission_attachment,
 )  # issue 12
 from . import kobo_permission, kobo_form_assignment, kobo_form_hook
+from . import kobo_media_list  # issue 13

@@ -340,6 +340,12 @@ def deployment_links(req, asset):
     return {k: f"{enketo}/{k.removesuffix('_url') or 'x'}/{asset.uid}" for k in kinds}
 
 
+def media_files(req, asset):
+    from .api_media import files_json
+
+    return files_json(req, asset)
+
+
 def asset_json(fake, req, asset, full=True):
     store, uid, base = fake.store, asset.uid, f"/api/v2/assets/{asset.uid}"
     user_perms = store.user_perms(asset, req.username)
@@ -359,7 +365,7 @@ def asset_json(fake, req, asset, full=True):
         "parent": None,
         "settings": asset.settings,
         "asset_type": asset.asset_type,
-        "files": [],
+        "files": media_files(req, asset),
         "summary": summarize(asset.content),
         "date_created": iso(asset.date_created),
         "date_modified": iso(asset.date_modified),

@@ -103,7 +103,7 @@ REGISTRATION = {
         "default_language": "English (en)",
     },
 }
-# choice names of "product" are the internal references of the demo products
+# the demo products: their internal references are the codes of products.csv
 DISTRIBUTION_PRODUCTS = {
     "KB-RICE25": ("Rice 25kg", "Riz 25kg"),
     "KB-OIL5": ("Cooking oil 5L", "Huile 5L"),
@@ -117,17 +117,14 @@ DISTRIBUTION = {
         _q("date", "distribution_date", "Distribution date", "Date de distribution"),
         _q("text", "beneficiary", "Beneficiary", "Bénéficiaire"),
         _q("begin_repeat", "items", "Items", "Articles"),
-        _q("select_one product", "product", "Product", "Produit", required="yes"),
+        # the product list is a form media file published from Odoo (a KoBo media list)
+        _q("select_one_from_file products.csv", "product", "Product", "Produit", required="yes"),
         _q("decimal", "quantity", "Quantity", "Quantité", required="yes"),
         _q("select_one unit", "unit", "Unit", "Unité"),
         {"type": "end_repeat"},
     ],
     "choices": [
         {"list_name": "warehouse", "name": "WH", EN: "Main warehouse", FR: "Entrepôt principal"},
-        *(
-            {"list_name": "product", "name": code, EN: en, FR: fr}
-            for code, (en, fr) in DISTRIBUTION_PRODUCTS.items()
-        ),
         {"list_name": "unit", "name": "units", EN: "Units", FR: "Unités"},
     ],
     "settings": {

@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
-from . import api_assets, api_data  # noqa: F401 - importing registers the routes
+from . import api_assets, api_data, api_media  # noqa: F401 - importing registers the routes
 from .api_assets import run_import
 from .openrosa import build_instance, detail_reply
 from .store import ImportTask, KoboStateError, Store, seed_id_string, utcnow

@@ -113,6 +113,9 @@ class Asset:
     hooks: dict = field(default_factory=dict)
     last_submission: dt.datetime | None = None
     geo_cache: tuple | None = None  # (deployed version, first geopoint xpath)
+    media: dict = field(default_factory=dict)  # form media: asset file uid -> dict (live files)
+    deployed_media: list = field(default_factory=list)  # what the last deploy synced (manifest)
+    xform_pk: int | None = None  # the deployed XForm's integer id (formList, manifest)
 
     @property
     def version_id(self):
@@ -344,6 +347,11 @@ class Store:
                 asset.deployment_uuid or uuid.UUID(int=self.rng.getrandbits(128), version=4).hex
             )
             asset.date_deployed = asset.date_modified = now
+            # KPI syncs form media to the deployed XForm at each (re)deploy
+            if asset.xform_pk is None:
+                self.xform_seq = getattr(self, "xform_seq", 0) + 1
+                asset.xform_pk = self.xform_seq
+            asset.deployed_media = [dict(m) for m in asset.media.values()]
             return asset
 
     # ------------------------------------------------------------ submissions
