@@ -81,7 +81,12 @@ class KoboMapping(models.Model):
         )
 
     def write(self, vals):
-        return super().write(_picked_names(self.env, vals, MAPPING_PICKERS))
+        res = super().write(_picked_names(self.env, vals, MAPPING_PICKERS))
+        if vals.get("enabled") is False:
+            # a mapping disabled then another enabled in one transaction: the
+            # disabling reaches the database first (one enabled per form, unique)
+            self.flush_recordset(["enabled"])
+        return res
 
     @api.depends("model_name")
     def _compute_model_id(self):
