@@ -1,7 +1,4 @@
 from odoo import fields, models
-from odoo.exceptions import UserError
-
-from ..kobo_kpi import errors
 
 
 class KoboFormAssignment(models.Model):
@@ -34,16 +31,7 @@ class KoboFormAssignment(models.Model):
         username, label = self.username, self.label or self.codename
         title = self.env._("Revoke")
         with form.server_id._get_client() as client:
-            try:
-                client.revoke_permission(self.url)
-            except errors.KoboError as exc:
-                raise UserError(
-                    self.env._(
-                        "%(action)s: %(reason)s",
-                        action=title,
-                        reason=form.server_id._kobo_error_message(exc),
-                    )
-                ) from exc
+            form._kobo_call(title, lambda: client.revoke_permission(self.url))
             form._refresh_sharing(client)
             form._refresh_from_kobo(client)
         message = self.env._(

@@ -1,7 +1,4 @@
 from odoo import fields, models
-from odoo.exceptions import UserError
-
-from ..kobo_kpi import errors
 
 
 class KoboFormHook(models.Model):
@@ -35,16 +32,7 @@ class KoboFormHook(models.Model):
         form = self.form_id
         form._check_kobo_manager()
         with form.server_id._get_client() as client:
-            try:
-                result = operation(client)
-            except errors.KoboError as exc:
-                raise UserError(
-                    self.env._(
-                        "%(action)s: %(reason)s",
-                        action=title,
-                        reason=form.server_id._kobo_error_message(exc),
-                    )
-                ) from exc
+            result = form._kobo_call(title, lambda: operation(client))
             form._refresh_hooks(client)
             form._refresh_from_kobo(client)
         text = message(result) if callable(message) else message

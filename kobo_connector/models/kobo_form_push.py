@@ -152,17 +152,8 @@ class KoboForm(models.Model):
 
     def _push_call(self, title, operation):
         """Run ``operation(client)``; a KoBo error becomes a UserError."""
-        try:
-            with self._push_client() as client:
-                return operation(client)
-        except errors.KoboError as exc:
-            raise UserError(
-                self.env._(
-                    "%(action)s: %(reason)s",
-                    action=title,
-                    reason=self.server_id._kobo_error_message(exc),
-                )
-            ) from exc
+        with self._push_client() as client:
+            return self._kobo_call(title, lambda: operation(client))
 
     def action_register_push(self):
         self.ensure_one()
