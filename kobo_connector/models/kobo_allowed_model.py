@@ -284,16 +284,13 @@ class KoboTargetModel(models.Model):
         return SQL("SELECT id, name, model FROM ir_model WHERE model = ANY(%s)", allowed)
 
 
-class KoboTargetField(models.Model):
-    """Safe picker: the fields an import may write, of the allowed models and
-    of their line models (ids of ``ir.model.fields``)."""
+class KoboFieldPicker(models.AbstractModel):
+    """A safe picker of fields: a read-only view of the ``ir.model.fields``
+    rows (same ids) that a policy lets through, for users who may not read
+    ``ir.model.fields``. A picker gives ``_picked(model_name)``."""
 
-    _name = "kobo.target.field"
-    _description = "KoBo Target Field (picker)"
-    _auto = False
-    _order = "field_description, name"
-    _rec_name = "field_description"
-    _rec_names_search = ["field_description", "name"]
+    _name = "kobo.field.picker"
+    _description = "KoBo Field Picker"
 
     name = fields.Char(readonly=True)
     field_description = fields.Char(string="Field", translate=True, readonly=True)
@@ -302,21 +299,45 @@ class KoboTargetField(models.Model):
     ttype = fields.Selection(FIELD_TYPES, string="Type", readonly=True)
     relation = fields.Char(readonly=True)
 
+    def _picked_models(self):
+        return self.env["kobo.allowed.model"]._allowed_models()
+
+    def _picked(self, model_name):
+        """[field name] of ``model_name`` this picker offers."""
+        raise NotImplementedError
+
     @property
     def _table_query(self):
-        Policy = self.env["kobo.allowed.model"]
         Fields = self.env["ir.model.fields"]
         ids = []
-        for model_name in Policy._allowed_models() | Policy._line_models():
+        for model_name in self._picked_models():
             field_ids = Fields._get_ids(model_name)
-            ids += [
-                field_ids[name] for name in Policy._allowed_fields(model_name) if name in field_ids
-            ]
+            ids += [field_ids[name] for name in self._picked(model_name) if name in field_ids]
         return SQL(
             "SELECT id, name, field_description, model, model_id, ttype, relation "
             "FROM ir_model_fields WHERE id = ANY(%s)",
             sorted(ids),
         )
+
+
+class KoboTargetField(models.Model):
+    """Safe picker: the fields an import may write, of the allowed models and
+    of their line models."""
+
+    _name = "kobo.target.field"
+    _inherit = "kobo.field.picker"
+    _description = "KoBo Target Field (picker)"
+    _auto = False
+    _order = "field_description, name"
+    _rec_name = "field_description"
+    _rec_names_search = ["field_description", "name"]
+
+    def _picked_models(self):
+        Policy = self.env["kobo.allowed.model"]
+        return Policy._allowed_models() | Policy._line_models()
+
+    def _picked(self, model_name):
+        return self.env["kobo.allowed.model"]._allowed_fields(model_name)
 
 
 class IrModel(models.Model):

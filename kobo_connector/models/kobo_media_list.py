@@ -19,9 +19,6 @@ from markupsafe import Markup, escape
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
-from odoo.tools import SQL
-
-from odoo.addons.base.models.ir_model import FIELD_TYPES
 
 from ..kobo_kpi import errors
 from ..kobo_kpi.media import MediaError, build_csv, content_hash, csv_file_name, preview_rows
@@ -626,38 +623,23 @@ class KoboMediaListTarget(models.Model):
 
 class KoboMediaField(models.Model):
     """Safe picker: the fields of the allowed models that may be a column of
-    a media list (ids of ``ir.model.fields``). Reading is not writing: a
-    related field (a product's name) may be a column; groups-restricted and
-    security-relevant fields may not."""
+    a media list. Reading is not writing: a related field (a product's name)
+    may be a column; groups-restricted and security-relevant fields may not."""
 
     _name = "kobo.media.field"
+    _inherit = "kobo.field.picker"
     _description = "KoBo Media List Field (picker)"
     _auto = False
     _order = "field_description, name"
     _rec_name = "field_description"
     _rec_names_search = ["field_description", "name"]
 
-    name = fields.Char(readonly=True)
-    field_description = fields.Char(string="Field", translate=True, readonly=True)
-    model = fields.Char(string="Model Name", readonly=True)
-    ttype = fields.Selection(FIELD_TYPES, string="Type", readonly=True)
-
-    @property
-    def _table_query(self):
-        Fields = self.env["ir.model.fields"]
-        ids = []
-        for model_name in self.env["kobo.allowed.model"]._allowed_models():
-            field_ids = Fields._get_ids(model_name)
-            ids += [
-                field_ids[name]
-                for name in self.env[model_name]._fields
-                if name in field_ids and not _column_error(self.env, model_name, name)
-            ]
-        return SQL(
-            "SELECT id, name, field_description, model, ttype FROM ir_model_fields "
-            "WHERE id = ANY(%s)",
-            sorted(ids),
-        )
+    def _picked(self, model_name):
+        return [
+            name
+            for name in self.env[model_name]._fields
+            if not _column_error(self.env, model_name, name)
+        ]
 
 
 def _column_error(env, model_name, field_name):
