@@ -1,4 +1,5 @@
 import copy
+import logging
 
 import psycopg2
 from markupsafe import Markup, escape
@@ -8,6 +9,8 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..kobo_kpi.errors import KoboError
 from ..kobo_kpi.submission import ConversionError, Lines, Lookup
+
+_logger = logging.getLogger(__name__)
 
 
 class SequenceWanted(Exception):
@@ -199,7 +202,7 @@ class KoboMapping(models.Model):
                     status = "ok"
                 raise _RollBack()
         except _RollBack:
-            pass
+            _logger.debug("KoBo preview: the trial record was rolled back")
         finally:
             cr._kobo_preview_no_sequence = False
             # what the rolled-back insert asked to run after the commit: dropped
