@@ -27,8 +27,7 @@ NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 GROUP_OF = {"begin_group": "end_group", "begin_repeat": "end_repeat"}
 SELECT_WITH_LIST = {"select_one", "select_multiple", "rank"}
 FROM_FILE = {"select_one_from_file", "select_multiple_from_file"}
-# every XLSForm type of a question that answers (KoBo's own ones included)
-ANSWER_TYPES = (
+QUESTION_TYPES = (
     {
         "text",
         "integer",
@@ -45,14 +44,13 @@ ANSWER_TYPES = (
         "audio",
         "video",
         "file",
-        "background-audio",
-        "background-geopoint",
         "barcode",
         "calculate",
         "acknowledge",
         "hidden",
         "xml-external",
         "csv-external",
+        "background-geopoint",
         "kobomatrix",
         "begin_kobomatrix",
         "end_kobomatrix",
@@ -64,9 +62,10 @@ ANSWER_TYPES = (
     }
     | SELECT_WITH_LIST
     | FROM_FILE
+    | set(GROUP_OF)
+    | set(GROUP_OF.values())
+    | METADATA_TYPES
 )
-# every type a survey row may have
-QUESTION_TYPES = ANSWER_TYPES | set(GROUP_OF) | set(GROUP_OF.values()) | METADATA_TYPES
 
 
 @dataclass(frozen=True)

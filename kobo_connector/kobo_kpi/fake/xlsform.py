@@ -12,12 +12,44 @@ import re
 import string
 
 from ..content import METADATA_TYPES
-from ..xlsform_check import ANSWER_TYPES
 
 GROUP_TYPES = {"begin_group", "begin_repeat"}
 END_TYPES = {"end_group", "end_repeat"}
 META_TYPES = METADATA_TYPES  # XLSForm metadata questions: the catalogue knows them too
-QUESTION_TYPES = ANSWER_TYPES  # the local XLSForm check knows them
+QUESTION_TYPES = {
+    "text",
+    "integer",
+    "decimal",
+    "range",
+    "select_one",
+    "select_multiple",
+    "rank",
+    "select_one_from_file",
+    "select_multiple_from_file",
+    "note",
+    "geopoint",
+    "geotrace",
+    "geoshape",
+    "date",
+    "time",
+    "datetime",
+    "image",
+    "audio",
+    "video",
+    "file",
+    "background-audio",
+    "barcode",
+    "calculate",
+    "acknowledge",
+    "hidden",
+    "xml-external",
+    "kobomatrix",
+    "score",
+    "begin_score",
+    "end_score",
+    "begin_rank",
+    "end_rank",
+}
 KNOWN_TYPES = QUESTION_TYPES | META_TYPES | GROUP_TYPES | END_TYPES
 TRANSLATABLE = (
     "label",
