@@ -38,13 +38,6 @@ VALIDATION_STATUSES = [
 WRITE_BACK_BATCH = 1000
 
 
-def import_env(form):
-    """The environment imports of ``form`` run in (the import user). Issue 8
-    adds ``kobo.form._import_env()``; until it is merged, the form's own
-    environment. The one place this module decides it."""
-    return form._import_env() if hasattr(form, "_import_env") else form.env
-
-
 class KoboForm(models.Model):
     _inherit = "kobo.form"
 

@@ -36,8 +36,8 @@ notified) and never stops another form.
 A caught-up form is polled at most once per ``kobo_connector.poll_interval``
 minutes (default 10); a throttled one (429) waits for KoBo's Retry-After,
 doubled on each new refusal. A requested sync (``kobo.sync.request``) and
-``form._sync_soon()`` (for pushes) are never delayed by the interval (only
-by a running Retry-After).
+a push (``kobo.pending.push``) are never delayed by the interval (only by a
+running Retry-After).
 
 Records are written as the form's import user (``kobo.form._import_env()``:
 a real, limited user, never the superuser), in the form's company and time
@@ -213,13 +213,6 @@ class KoboForm(models.Model):
             ),
             "info",
         )
-
-    def _sync_soon(self):
-        """Poll these forms at the next cron call whatever their poll interval
-        (a push from KoBo, a user's request), and start importing them."""
-        # sudo: scheduling bookkeeping, also for a push received without a user
-        self.sudo().filtered(lambda f: not f.throttle_count).write({"next_poll": False})
-        self._dispatch_sync()
 
     def _dispatch_sync(self):
         """Start importing these forms soon: wake the scheduled action. A hook:

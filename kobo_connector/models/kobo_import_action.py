@@ -17,8 +17,6 @@ import logging
 from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 
-from .kobo_form_push import import_env
-
 _logger = logging.getLogger(__name__)
 
 ACTION_BATCH = 200
@@ -140,7 +138,7 @@ class KoboSubmission(models.Model):
                 (mapping.form_id.id, mapping.model_name, limit),
             )
             subs = self.browse([row[0] for row in cr.fetchall()])
-            env = import_env(mapping.form_id)
+            env = mapping.form_id._import_env()
             action = env["ir.actions.server"].browse(mapping.after_import_action_id.id)
             for sub in subs:
                 record = sub._record()

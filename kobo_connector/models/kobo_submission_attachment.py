@@ -24,7 +24,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..kobo_kpi import errors
-from .kobo_form_push import WRITE_BACK_BATCH, import_env
+from .kobo_form_push import WRITE_BACK_BATCH
 
 _logger = logging.getLogger(__name__)
 
@@ -257,7 +257,7 @@ class KoboSubmission(models.Model):
         replaced.attachment_id.sudo().unlink()  # sudo: our own files, on a record the import wrote
         replaced.unlink()
         questions = {q.xpath: q.id for q in form.question_ids}
-        Attachment = import_env(form)["ir.attachment"]
+        Attachment = form._import_env()["ir.attachment"]
         for att in live:
             uid = str(att.get("uid") or att.get("id"))
             row = rows.get(uid)

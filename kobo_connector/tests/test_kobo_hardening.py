@@ -287,8 +287,8 @@ class TestPolling(HardeningCase):
         self._sync_all()
         self.assertEqual(len(self._partners()), 2)
         # nor a push
-        self.fake.add_submissions(self.uid, [person(3)])
-        self.form._sync_soon()
+        (pushed,) = self.fake.add_submissions(self.uid, [person(3)])
+        self.env["kobo.pending.push"]._record(self.form.id, pushed["_id"])
         self._sync_all()
         self.assertEqual(len(self._partners()), 3)
         # and the interval passed
@@ -309,7 +309,7 @@ class TestPolling(HardeningCase):
         self.fake.reset_requests()
         self.Form._cron_import()
         self.form.with_user(self.user).action_sync()
-        self.form._sync_soon()
+        self.env["kobo.pending.push"]._record(self.form.id, 1)
         self.Form._cron_import()
         self.assertFalse(self.fake.requests, "KoBo's Retry-After is respected, even when asked")
         self.form.next_poll = now

@@ -111,11 +111,8 @@ class KoboMapping(models.Model):
         }
 
     def _kobo_import_model(self):
-        form = self.form_id
-        if hasattr(form, "_import_env"):  # the import user's rights (safe-imports issue)
-            return form._import_env()[self.model_name]
-        # sudo: the import itself creates as superuser until the import user exists
-        return self.env[self.model_name].sudo()
+        """The target model as the import user sees it."""
+        return self.form_id._import_env()[self.model_name]
 
     def _kobo_preview(self, payload):
         """{"lines": [(label, path, answer, value or None, error or None)],

@@ -16,13 +16,6 @@ STEPS = ("import", "reconcile")
 TRANSIENT = (errors.KoboThrottled, errors.KoboServerError, errors.KoboConnectionError)
 
 
-def import_form(form):
-    """The form as the scheduled action runs its steps (the job's user,
-    OdooBot): the engine itself writes the records as the form's import user
-    (``kobo.form._import_env()``), which may not read forms and servers."""
-    return form
-
-
 def forms_to_import(model):
     """The forms due for an import step (poll interval, requests, pushes)."""
     return model._forms_to_import()

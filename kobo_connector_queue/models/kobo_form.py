@@ -65,7 +65,7 @@ class KoboForm(models.Model):
         self.ensure_one()
         if step not in engine.STEPS:
             raise FailedJobError(f"Unknown KoBo step {step!r}")
-        form = engine.import_form(self).with_context(kobo_queue_job=True)
+        form = self.with_context(kobo_queue_job=True)
         if not engine.is_importable(form):
             return "Not importable any more (archived, mapping disabled or server disconnected)."
         if not engine.try_lock(form):

@@ -6,11 +6,7 @@
 
 import { registry } from "@web/core/registry";
 import { stepUtils } from "@web_tour/tour_service/tour_utils";
-
-/** What the Python test passes (it survives a page reload). */
-function koboTourData() {
-    return window.koboTour || JSON.parse(sessionStorage.getItem("koboTour") || "{}");
-}
+import { koboTourData } from "@kobo_connector/../tests/tours/tour_data";
 
 registry.category("web_tour.tours").add("kobo_connector_form_tour", {
     url: "/odoo",
