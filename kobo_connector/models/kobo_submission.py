@@ -36,6 +36,16 @@ IDENTITY_KEYS = (
     "__version__",
 )
 # context of the records an import creates: no chatter noise per record
+# the stored submissions of a form among some KoBo ids: one probe of the
+# (form_id, kobo_id) index per id (a LATERAL ... LIMIT 1 is never turned into a
+# join), so a page costs the same whatever the table's size and however stale
+# its statistics: with ``kobo_id = ANY(...)`` (or a join), PostgreSQL read every
+# stored submission of the form for each page (1.9 s a page at 450,000 stored)
+STORED_ROWS = (
+    "SELECT s.kobo_id, s.id, s.uuid, s.state FROM unnest(%s::int[]) AS k(kobo_id), "
+    "LATERAL (SELECT kobo_id, id, uuid, state FROM kobo_submission "
+    "WHERE form_id = %s AND kobo_id = k.kobo_id LIMIT 1) s"
+)
 IMPORT_CONTEXT = {"mail_create_nolog": True, "mail_create_nosubscribe": True, "mail_notrack": True}
 
 
@@ -227,14 +237,16 @@ class KoboSubmission(models.Model):
         return {"errors": 1}
 
     @api.model
+    def _stored_rows(self, form_id, kobo_ids):
+        """(kobo id, id, uuid, state) of the form's stored submissions among these."""
+        self.env.cr.execute(STORED_ROWS, (list(kobo_ids), form_id))
+        return self.env.cr.fetchall()
+
+    @api.model
     def _import_subs(self, form, results, plan):
-        self.env.cr.execute(
-            "SELECT kobo_id, id, uuid, state FROM kobo_submission "
-            "WHERE form_id = %s AND kobo_id = ANY(%s)",
-            (form.id, [r["_id"] for r in results]),
-        )
         known = {
-            kobo_id: (sub_id, uuid, st) for kobo_id, sub_id, uuid, st in self.env.cr.fetchall()
+            kobo_id: (sub_id, uuid, st)
+            for kobo_id, sub_id, uuid, st in self._stored_rows(form.id, [r["_id"] for r in results])
         }
         items, edited, poisoned = [], self.browse(), {}
         for data in results:

@@ -13,3 +13,4 @@ from . import test_kobo_form_lifecycle
 from . import test_ui_lifecycle
 from . import test_kobo_hardening
 from . import test_kobo_security
+from . import test_kobo_scale
