@@ -250,19 +250,27 @@ def test_pyxform_verdict_refuses_when_importable(monkeypatch):
     assert not check_xlsform(unclosed).ok
     calls, verdict = [], {}
 
+    def definition_to_dict(data):
+        assert data.read()[:4] == b"PK\x03\x04"
+        return {"survey": [{"type": "select many yn", "name": "q"}, {"type": "text"}]}
+
     def convert(xlsform, **kw):
-        calls.append(xlsform.read()[:4])
+        calls.append(xlsform)
         if verdict.get("error"):
             raise ValueError(verdict["error"])
 
-    package, module = types.ModuleType("pyxform"), types.ModuleType("pyxform.xls2xform")
-    module.convert = convert
-    package.xls2xform = module
+    package = types.ModuleType("pyxform")
+    modules = {"xls2xform": convert, "xls2json_backends": definition_to_dict}
+    for module_name, function in modules.items():
+        module = types.ModuleType(f"pyxform.{module_name}")
+        setattr(module, function.__name__, function)
+        setattr(package, module_name, module)
+        monkeypatch.setitem(sys.modules, f"pyxform.{module_name}", module)
     monkeypatch.setitem(sys.modules, "pyxform", package)
-    monkeypatch.setitem(sys.modules, "pyxform.xls2xform", module)
     verdict["error"] = "Unmatched begin statement: group (g)"
     result = check_xlsform(unclosed)
-    assert calls == [b"PK\x03\x04"]
+    # the types as KoBo's import rewrites them (pyxform alone lacks "select many")
+    assert calls == [{"survey": [{"type": "select_multiple yn", "name": "q"}, {"type": "text"}]}]
     assert [str(m) for m in result.mistakes] == [
         "pyxform: Unmatched begin statement: group (g)",
         "survey, row 2, column type: the group 'g' is never closed (end missing)",

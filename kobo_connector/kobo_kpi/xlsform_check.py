@@ -134,6 +134,7 @@ TYPES, FOLDED_TYPES = _spellings(TYPE_SPELLINGS)
 SELECTS, FOLDED_SELECTS = _spellings(SELECT_SPELLINGS)
 # longest first: "select one from file" before "select one from" before "select one"
 _SELECT_FIRST = sorted(FOLDED_SELECTS, key=len, reverse=True)
+SELECTS_LONGEST_FIRST = sorted(SELECTS, key=len, reverse=True)
 _BLOCK_RE = re.compile(
     r"^(begin|end)[ _](" + "|".join(sorted(BLOCKS, key=len, reverse=True)) + r")(?: (.*))?$"
 )
@@ -558,17 +559,34 @@ class _Survey:
 
 def _pyxform_check(data, result):
     """pyxform's own conversion, only when it is installed: its error is the
-    mistake that refuses; without one, the local mistakes become warnings."""
+    mistake that refuses; without one, the local mistakes become warnings.
+    It converts the types as KoBo's import rewrites them first (formpack's
+    select spellings, which pyxform alone does not all know)."""
     try:
+        from pyxform.xls2json_backends import definition_to_dict
         from pyxform.xls2xform import convert
     except ImportError:
         return
     if result.mistakes and result.mistakes[0].sheet == "file":
         return  # not a workbook: nothing to convert
     try:
-        convert(xlsform=io.BytesIO(bytes(data)), validate=False, pretty_print=False)
+        book = definition_to_dict(io.BytesIO(bytes(data)))
+        for row in book.get("survey") or ():
+            if isinstance(row.get("type"), str):
+                row["type"] = kobo_select_spelling(row["type"])
+        convert(xlsform=book, validate=False, pretty_print=False)
     except Exception as exc:  # pyxform raises PyXFormError and plain errors alike
         result.mistakes.insert(0, Mistake("pyxform", None, None, str(exc).strip()))
         return
     result.warnings[:0] = result.mistakes
     result.mistakes.clear()
+
+
+def kobo_select_spelling(text):
+    """A select type as KoBo's import writes it (``select many yn`` ->
+    ``select_multiple yn``); other types unchanged. Case-sensitive, as KoBo."""
+    for prefix in SELECTS_LONGEST_FIRST:
+        if text.startswith(prefix + " "):
+            return SELECTS[prefix] + text[len(prefix) :]
+    return text
+

@@ -12,7 +12,7 @@ import re
 import string
 
 from ..content import METADATA_TYPES
-from ..xlsform_check import SELECTS, TYPES
+from ..xlsform_check import SELECTS, SELECTS_LONGEST_FIRST, TYPES
 
 GROUP_TYPES = {"begin_group", "begin_repeat"}
 END_TYPES = {"end_group", "end_repeat"}
@@ -45,7 +45,6 @@ KPI_RENAMED = {
     "end kobomatrix": "end_kobomatrix",
 }
 KNOWN_TYPES = set(TYPES) | set(KPI_RENAMED.values()) | set(SELECTS.values())
-_SELECT_PREFIXES = sorted(SELECTS, key=len, reverse=True)
 TRANSLATABLE = (
     "label",
     "hint",
@@ -360,7 +359,7 @@ def _kpi_type(text):
         text, out["_or_other"] = text.replace(other.group(1), "").strip(), True
     if re.search("select_(one|multiple)_or_other", text):
         text, out["_or_other"] = text.replace("_or_other", ""), True
-    for prefix in _SELECT_PREFIXES:
+    for prefix in SELECTS_LONGEST_FIRST:
         match = re.match(rf"^({re.escape(prefix)})\s+(\S+)$", text)
         if match:
             kind = SELECTS[prefix]
@@ -369,7 +368,7 @@ def _kpi_type(text):
             return out
     if text in KPI_RENAMED:
         out["type"] = KPI_RENAMED[text]
-    elif prefix := next((p for p in _SELECT_PREFIXES if text.startswith(p)), None):
+    elif prefix := next((p for p in SELECTS_LONGEST_FIRST if text.startswith(p)), None):
         out["type"] = text.replace(prefix, SELECTS[prefix])
     elif text in KNOWN_TYPES:
         out["type"] = text
