@@ -136,7 +136,7 @@ def test_each_mistake_and_warning_with_sheet_row_and_column():
     assert "the repeat 'r' is never closed" in report
     warnings = result.warnings_report()
     assert "survey, row 3, column type: unknown question type 'badtype'" in warnings
-    assert "'Integer' is read by KoBo only as written by the converter: 'integer'" in warnings
+    assert "KoBo's import refuses the type 'Integer' in this spelling: write 'integer'" in warnings
 
 
 def test_duplicate_name_in_one_group_level():
@@ -209,14 +209,17 @@ def test_other_letter_case_is_a_warning_not_a_mistake(spelling):
     result = check_xlsform(xlsx(rows, CHOICES), use_pyxform=False)
     assert result.ok, result.report()
     assert warned(result) == [("survey", 2, "type")]
-    assert "only as written by the converter" in result.warnings_report()
+    assert "KoBo's import refuses the type" in result.warnings_report()
 
 
 def test_begin_loop_over_a_list():
+    """The converter reads loops; the real KPI's import refuses them: a
+    warning, and the loop still opens a level that end loop closes."""
     rows = [HEADER, ["begin loop over yn", "l", "L"], ["integer", "n", "N"], ["end loop"]]
     result = check_xlsform(xlsx(rows, CHOICES), use_pyxform=False)
     assert result.ok, result.report()
     assert result.questions == {"l": "begin_loop", "l/n": "integer"}
+    assert "KoBo's import refuses loops" in result.warnings_report()
     result = check_xlsform(xlsx(rows, [CHOICES[0]]), use_pyxform=False)
     assert where(result) == [("survey", 2, "type")]
 

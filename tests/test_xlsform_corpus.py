@@ -37,6 +37,8 @@ EXPECTED = {
     "choice_without_name": ([], [("choices", 4, "name")]),
     "duplicate_choices_unfiltered": ([], [("choices", 4, "name")]),
     "choices_sheet_letter_case": ([], [("Choices", None, None)]),
+    "begin_loop_over": ([], [("survey", 2, "type")]),
+    "type_header_capitalised": ([], [("survey", 1, "Type")]),
 }
 REFUSED = sorted(name for name, (mistakes, _w) in EXPECTED.items() if mistakes)
 
@@ -68,14 +70,13 @@ def test_files_match_the_generator(folder, forms):
 
 def test_the_corpus_covers_the_issue():
     assert len(GOOD) >= 25
-    types = {
-        str(row[0]).split(" ", 1)[0] if row and row[0] else ""
-        for sheets in GOOD.values()
-        for row in sheets["survey"][1:]
-    }
-    spellings = {row[0] for sheets in GOOD.values() for row in sheets["survey"][1:] if row}
+    rows = [row for sheets in GOOD.values() for row in next(iter(sheets.values()))[1:] if row]
+    types = {str(row[0]).split(" ", 1)[0] for row in rows if row[0]}
+    spellings = {row[0] for row in rows}
     assert {"phone number", "string", "gps", "select one from yn"} <= spellings
-    assert {"select all that apply from yn", "begin loop over rooms", "rank colours"} <= spellings
+    assert {"select all that apply from yn", "rank colours"} <= spellings
+    # the converter reads loops, the real KPI refuses them: a warning only
+    assert BROKEN["begin_loop_over"]["survey"][1][0] == "begin loop over rooms"
     assert {"select_one yn or_other", "select_one_from_file villages.csv"} <= spellings
     assert {"select_one_external", "select"} <= types
 

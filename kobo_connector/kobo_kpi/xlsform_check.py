@@ -313,6 +313,7 @@ class _Survey:
         )
         self.external, _duplicates = self._lists(sheets.get("external_choices"))
         self.names = {}  # name -> row number, over the whole survey (KPI's import)
+        self.misspelled = {_fold(n): n for n in sheets if _fold(n) != n}
 
     def _lists(self, sheet):
         """``({list name: first row}, {(list, choice): rows})`` of a choices
@@ -352,10 +353,17 @@ class _Survey:
             self.warn(
                 Mistake(survey.name, 1, "name", "no 'name' column: KoBo names the rows itself")
             )
-        elif survey.headers[name_key] != "name":
-            self.warn(Mistake(survey.name, 1, survey.headers[name_key], "KoBo expects 'name'"))
-        if survey.headers[type_key] != "type":
-            self.warn(Mistake(survey.name, 1, survey.headers[type_key], "KoBo expects 'type'"))
+        elif survey.headers[name_key] not in ("name", "Name"):
+            self.warn(Mistake(survey.name, 1, survey.headers[name_key], "write 'name'"))
+        written = survey.headers[type_key]
+        if written not in ("type", "Type") or (
+            written != "type" and name_key and survey.headers[name_key] == "name"
+        ):
+            self.warn(
+                Mistake(
+                    survey.name, 1, written, "KoBo's import refuses this spelling: write 'type'"
+                )
+            )
         used = set()
         # open blocks: (block, name, row number, names of its children)
         stack = [("survey", "", None, set())]
@@ -406,6 +414,15 @@ class _Survey:
             rest = (block.group(3) or "").split()
             if block.group(2) == "loop" and rest and len(rest) <= 2:
                 list_name = rest[-1]
+                self.warn(
+                    Mistake(
+                        self.survey.name,
+                        number,
+                        "type",
+                        f"the converter reads '{raw}', but KoBo's import refuses loops: "
+                        "use begin_repeat",
+                    )
+                )
             elif rest:
                 self.warn(
                     Mistake(self.survey.name, number, "type", f"unknown question type '{raw}'")
@@ -448,7 +465,7 @@ class _Survey:
                     self.survey.name,
                     number,
                     "type",
-                    f"'{raw}' is read by KoBo only as written by the converter: '{known}'",
+                    f"KoBo's import refuses the type '{raw}' in this spelling: write '{known}'",
                 )
             )
 
@@ -499,7 +516,13 @@ class _Survey:
             )
         elif name.lower() in {s.lower() for s in siblings}:
             self.warn(
-                Mistake(sheet, number, "name", f"'{name}' differs from a sibling only by case")
+                Mistake(
+                    sheet,
+                    number,
+                    "name",
+                    f"'{name}' differs from another name only by case: KoBo imports it "
+                    "but cannot deploy it",
+                )
             )
         siblings.add(name)
         self.names.setdefault(name, number)
@@ -526,6 +549,8 @@ class _Survey:
         if all(p is None for p in places):
             sheet = "external_choices" if kind == "select_one_external" else "choices"
             message = f"the list '{list_name}' is used but the workbook has no '{sheet}' sheet"
+            if sheet in self.misspelled:
+                message += f" ('{self.misspelled[sheet]}' must be spelled exactly '{sheet}')"
         else:
             known = {n.lower(): n for p in places if p for n in p}
             sheet = "external_choices or choices" if len(places) > 1 else "choices"
@@ -589,4 +614,3 @@ def kobo_select_spelling(text):
         if text.startswith(prefix + " "):
             return SELECTS[prefix] + text[len(prefix) :]
     return text
-

@@ -154,6 +154,9 @@ def read_xlsform(data):
     if survey_sheet is None:
         raise SyntaxError("xls upload must have one of these sheets: survey, library")
     _ensure_valid_node_names(survey_sheet)
+    # then KPI renames the converter's capitalised headers
+    renamed = {"Type": "type", "Name": "name", "Label": "label"}
+    survey_sheet = [{renamed.get(k, k): v for k, v in row.items()} for row in survey_sheet]
     settings_rows = sheets.get("settings") or [{}]
     return sheets_to_content(survey_sheet, sheets.get("choices", []), settings_rows[0])
 

@@ -51,16 +51,6 @@ GOOD = {
         ["q string", "old", "Old style"],
         ["add text prompt", "older", "Older style"],
     ),
-    "begin_loop_over": form(
-        ["begin loop over rooms", "room", "Room"],
-        ["integer", "windows", "Windows"],
-        ["end loop", None, None],
-        choices=[
-            ["list_name", "name", "label"],
-            ["rooms", "kitchen", "Kitchen"],
-            ["rooms", "bed", "Bedroom"],
-        ],
-    ),
     "select_one_external": form(
         ["select_one states", "state", "State"],
         ["select_one_external cities", "city", "City", "state=${state}"],
@@ -246,6 +236,11 @@ GOOD = {
         ["end_repeat", None, None],
         ["end_group", None, None],
     ),
+    "header_type_name_capitalised": form(
+        ["text", "q", "Question"], header=["Type", "Name", "Label"]
+    ),
+    "lone_sheet_any_name": {"Form 1": [H, ["text", "q", "Q"], ["integer", "n", "N"]]},
+    "select_many_alias": form(["select many yn", "many", "Which?"], choices=YN),
     "unicode_names": form(
         ["text", "prénom", "Prénom"],
         ["text", "名前", "Name"],
@@ -277,6 +272,17 @@ BROKEN = {
     "invalid_names": form(["text", "1st", "First"], ["text", "my name", "Mine"]),
     "named_row_without_type": form(["text", "a", "A"], [None, "b", "B"]),
     # warnings only: the check lets them go to KoBo, which decides
+    "begin_loop_over": form(
+        ["begin loop over rooms", "room", "Room"],
+        ["integer", "windows", "Windows"],
+        ["end loop", None, None],
+        choices=[
+            ["list_name", "name", "label"],
+            ["rooms", "kitchen", "Kitchen"],
+            ["rooms", "bed", "Bedroom"],
+        ],
+    ),
+    "type_header_capitalised": form(["text", "q", "Q"], header=["Type", "name", "label"]),
     "unknown_type": form(["badtype", "q", "Q"]),
     "type_letter_case": form(["Text", "q", "Q"], ["Select_One yn", "ok", "OK?"], choices=YN),
     "choice_without_name": form(
