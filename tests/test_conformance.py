@@ -29,7 +29,7 @@ from kobo_kpi import errors
 from kobo_kpi.client import KpiClient
 from kobo_kpi.fake import build_xlsform
 from kobo_kpi.xlsform_check import check_xlsform
-from test_xlsform_corpus import GOOD, REFUSED
+from test_xlsform_corpus import BROKEN, GOOD, REFUSED
 from test_xlsform_corpus import data as corpus
 
 LIVE_SKIP = "KOBO_URL/KOBO_TOKEN not set: live KoBo conformance skipped"
@@ -196,6 +196,40 @@ def test_import_corpus(kobo, name):
     survey = kobo.client.get_asset(uid)["content"]["survey"]
     xpaths = {row["$xpath"] for row in survey if row.get("$xpath")}
     assert set(check_xlsform(data, use_pyxform=False).questions) <= xpaths
+
+
+# What the real KPI's import answers to the broken corpus forms it refuses
+# (the others it imports: most then fail to deploy)
+KPI_REFUSES = {
+    "begin_loop_over": ("ValueError", "unknown type ['begin loop over rooms']"),
+    "duplicate_name_other_group": ("DuplicateNameException", "Duplicate node name: q"),
+    "duplicate_name_same_level": ("DuplicateNameException", "Duplicate node name: q"),
+    "end_without_begin": ("IndexError", "pop from empty list"),
+    "invalid_names": ("ValueError", "Invalid node name: 1st"),
+    "named_row_without_type": ("KeyError", "'type'"),
+    "no_survey_sheet": ("SyntaxError", "xls upload must have one of these sheets: survey, library"),
+    "no_type_column": ("KeyError", "'type'"),
+    "survey_sheet_letter_case": (
+        "SyntaxError",
+        "xls upload must have one of these sheets: survey, library",
+    ),
+    "type_header_capitalised": ("KeyError", "'type'"),
+    "type_letter_case": ("ValueError", "unknown type ['Text']"),
+    "unknown_type": ("ValueError", "unknown type ['badtype']"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_import_broken_corpus(kobo, name):
+    """KoBo's import answer to each broken form of the corpus, the fake's
+    the same as the real KPI's."""
+    data = corpus("broken", name)
+    if name not in KPI_REFUSES:
+        kobo.import_xlsform(data, name=f"Conformance broken {name}")
+        return
+    with pytest.raises(errors.KoboImportError) as info:
+        kobo.import_xlsform(data, name=f"Conformance broken {name}")
+    assert (info.value.error_type, info.value.message) == KPI_REFUSES[name]
 
 
 @pytest.mark.parametrize("name", REFUSED)

@@ -333,8 +333,7 @@ def _survey_row(raw, translations, stack, index):
         return None
     row = _kpi_type(type_text)
     if row["type"] in END_TYPES:
-        if stack:
-            stack.pop()
+        stack.pop()  # IndexError on an end without a begin, as KPI
         return {"type": row["type"], "$kuid": _kuid("e", index, row["type"])}
     row.update(_translate(raw, translations))
     if "required" in row:
