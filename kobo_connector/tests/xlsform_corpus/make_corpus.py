@@ -16,6 +16,18 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 H = ["type", "name", "label"]
 YN = [["list_name", "name", "label"], ["yn", "yes", "Yes"], ["yn", "no", "No"]]
+COUNTY_SURVEY = (
+    ["select_one state", "state", "State", None],
+    ["select_one county", "county", "County", "state=${state}"],
+)
+COUNTIES = [
+    ["list_name", "name", "label", "state"],
+    ["state", "texas", "Texas", None],
+    ["state", "washington", "Washington", None],
+    ["county", "king", "King", "texas"],
+    ["county", "king", "King", "washington"],
+    ["county", "cameron", "Cameron", "texas"],
+]
 
 
 def form(*survey_rows, choices=None, header=H, **other_sheets):
@@ -73,31 +85,15 @@ GOOD = {
         choices=[["list_name", "name", "label"], ["states", "ca", "California"]],
         external_choices=[["list_name", "name", "label", "state"], ["cities", "la", "LA", "ca"]],
     ),
+    # two counties named alike in different states
     "duplicate_choices_with_choice_filter": form(
-        ["select_one state", "state", "State", None],
-        ["select_one county", "county", "County", "state=${state}"],
+        *COUNTY_SURVEY,
         header=[*H, "choice_filter"],
-        choices=[
-            ["list_name", "name", "label", "state"],
-            ["state", "texas", "Texas", None],
-            ["state", "washington", "Washington", None],
-            ["county", "king", "King", "texas"],
-            ["county", "king", "King", "washington"],
-            ["county", "cameron", "Cameron", "texas"],
-        ],
+        choices=COUNTIES,
         settings=[["form_title", "allow_choice_duplicates"], ["Counties", "yes"]],
     ),
     "duplicate_choices_filter_no_setting": form(
-        ["select_one state", "state", "State", None],
-        ["select_one county", "county", "County", "state=${state}"],
-        header=[*H, "choice_filter"],
-        choices=[
-            ["list_name", "name", "label", "state"],
-            ["state", "texas", "Texas", None],
-            ["state", "washington", "Washington", None],
-            ["county", "king", "King", "texas"],
-            ["county", "king", "King", "washington"],
-        ],
+        *COUNTY_SURVEY, header=[*H, "choice_filter"], choices=COUNTIES
     ),
     "note_without_name": form(
         ["note", None, "Welcome: this note has no name"],
