@@ -32,7 +32,9 @@ class KoboFormUploadWizard(models.TransientModel):
     redeploy = fields.Boolean(string="Redeploy after replacing")
 
     def _data(self):
-        return base64.b64decode(self.file) if self.file else b""
+        # web_save reads the wizard back with bin_size=True: the file, not its size
+        file = self.with_context(bin_size=False).file
+        return base64.b64decode(file) if file else b""
 
     @api.depends("file", "form_id")
     def _compute_check(self):
