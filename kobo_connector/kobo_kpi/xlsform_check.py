@@ -56,7 +56,7 @@ TYPE_SPELLINGS = {
     "geopoint": ("gps", "location", "q geopoint", "q location", "add location prompt"),
     "geotrace": ("q geotrace",),
     "geoshape": ("q geoshape",),
-    "image": ("photo", "q picture", "q image", "add image prompt", "add photo prompt"),
+    "image": ("photo", "q picture", "q image", "add image prompt"),
     "audio": ("q audio", "add audio prompt"),
     "video": ("q video", "add video prompt"),
     "file": ("add file prompt",),
@@ -82,6 +82,9 @@ TYPE_SPELLINGS = {
     "email": ("uri:email",),
     "audit": (),
     "start-geopoint": (),
+    # selects of the old question-type sheet, their list given elsewhere
+    "q select1": (),
+    "q select": (),
     # KoBo's own rows (score, rank and matrix blocks of its form builder)
     "score__row": (),
     "rank__level": (),
@@ -326,7 +329,7 @@ class _Survey:
             return {}, {}
         if sheet.headers[key] not in ("list_name", "list name"):
             self.warn(
-                Mistake(sheet.name, 1, sheet.headers[key], "KoBo expects 'list_name' as written")
+                Mistake(sheet.name, 1, sheet.headers[key], "write 'list_name' (or 'list name')")
             )
         name_key = sheet.key("name", "value")
         lists, seen = {}, {}
