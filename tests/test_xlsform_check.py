@@ -220,6 +220,9 @@ def test_begin_loop_over_a_list():
     assert result.ok, result.report()
     assert result.questions == {"l": "begin_loop", "l/n": "integer"}
     assert "KoBo's import refuses loops" in result.warnings_report()
+    rows[1][0] = "begin loop over YN"  # list names keep their letter case
+    choices = [CHOICES[0], ["YN", "yes", "Yes"]]
+    assert check_xlsform(xlsx(rows, choices), use_pyxform=False).ok
     result = check_xlsform(xlsx(rows, [CHOICES[0]]), use_pyxform=False)
     assert where(result) == [("survey", 2, "type")]
 

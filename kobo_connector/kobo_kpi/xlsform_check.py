@@ -414,7 +414,8 @@ class _Survey:
         block = _BLOCK_RE.match(folded)
         if block:
             kind = f"{block.group(1)}_{BLOCKS[block.group(2)]}"
-            rest = (block.group(3) or "").split()
+            # the list name as written (folding only lowered the letters)
+            rest = spelled[block.start(3) :].split() if block.group(3) else []
             if block.group(2) == "loop" and rest and len(rest) <= 2:
                 list_name = rest[-1]
                 self.warn(
@@ -433,7 +434,7 @@ class _Survey:
                 return kind, None
             else:
                 list_name = None
-            self._spelling(number, spelled, spelled.lower())
+                self._spelling(number, spelled, spelled.lower())
             return kind, list_name
         if spelled in TYPES:
             return TYPES[spelled], None
