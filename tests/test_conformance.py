@@ -28,6 +28,9 @@ from conformance_support import (
 from kobo_kpi import errors
 from kobo_kpi.client import KpiClient
 from kobo_kpi.fake import build_xlsform
+from kobo_kpi.xlsform_check import check_xlsform
+from test_xlsform_corpus import BROKEN, GOOD, REFUSED
+from test_xlsform_corpus import data as corpus
 
 LIVE_SKIP = "KOBO_URL/KOBO_TOKEN not set: live KoBo conformance skipped"
 HOOK_WAIT = 20  # seconds: a real KPI delivers REST services through celery
@@ -182,6 +185,65 @@ def test_import_broken_xlsform(kobo):
         kobo.import_xlsform(NOT_EXCEL, name="Not Excel")
     assert info.value.error_type == "XlsFormatException"
     assert info.value.message == "Unsupported format, or corrupt file"
+
+
+@pytest.mark.parametrize("name", sorted(GOOD))
+def test_import_corpus(kobo, name):
+    """Each legitimate edge case of the project's corpus imports (and is
+    deleted after); its questions are where the local check puts them."""
+    data = corpus("good", name)
+    uid = kobo.import_xlsform(data, name=f"Conformance corpus {name}")
+    survey = kobo.client.get_asset(uid)["content"]["survey"]
+    xpaths = {row["$xpath"] for row in survey if row.get("$xpath")}
+    assert set(check_xlsform(data, use_pyxform=False).questions) <= xpaths
+
+
+# What the real KPI's import answers to the broken corpus forms it refuses
+# (the others it imports: most then fail to deploy)
+KPI_REFUSES = {
+    "begin_loop_over": ("ValueError", "unknown type ['begin loop over rooms']"),
+    "duplicate_name_other_group": ("DuplicateNameException", "Duplicate node name: q"),
+    "duplicate_name_same_level": ("DuplicateNameException", "Duplicate node name: q"),
+    "end_without_begin": ("IndexError", "pop from empty list"),
+    "invalid_names": ("ValueError", "Invalid node name: 1st"),
+    "named_row_without_type": ("KeyError", "'type'"),
+    "no_survey_sheet": ("SyntaxError", "xls upload must have one of these sheets: survey, library"),
+    "no_type_column": ("KeyError", "'type'"),
+    "survey_sheet_letter_case": (
+        "SyntaxError",
+        "xls upload must have one of these sheets: survey, library",
+    ),
+    "type_header_capitalised": ("KeyError", "'type'"),
+    "type_letter_case": ("ValueError", "unknown type ['Text']"),
+    "unknown_type": ("ValueError", "unknown type ['badtype']"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_import_broken_corpus(kobo, name):
+    """KoBo's import answer to each broken form of the corpus, the fake's
+    the same as the real KPI's."""
+    data = corpus("broken", name)
+    if name not in KPI_REFUSES:
+        kobo.import_xlsform(data, name=f"Conformance broken {name}")
+        return
+    with pytest.raises(errors.KoboImportError) as info:
+        kobo.import_xlsform(data, name=f"Conformance broken {name}")
+    assert (info.value.error_type, info.value.message) == KPI_REFUSES[name]
+
+
+@pytest.mark.parametrize("name", REFUSED)
+def test_refused_corpus_is_refused_by_kobo(kobo, name):
+    """What the local check refuses, KoBo refuses too: at the import, or at
+    the deployment (where KPI converts the form)."""
+    if kobo.kind == "fake":
+        pytest.skip("the fake KoBo does not convert a form when it deploys it")
+    try:
+        uid = kobo.import_xlsform(corpus("broken", name), name=f"Conformance refused {name}")
+    except errors.KoboImportError:
+        return
+    with pytest.raises(errors.KoboError):
+        kobo.client.deploy(uid)
 
 
 def test_replace_content(kobo):
