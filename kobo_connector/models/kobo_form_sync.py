@@ -315,6 +315,7 @@ class KoboForm(models.Model):
         failed = set()  # forms whose step failed: they wait for their back-off
         while True:
             self._kobo_commit()  # a fresh snapshot: the pushes recorded meanwhile
+            self.env.invalidate_all()  # and fresh forms (a mapping disabled meanwhile)
             self._end_unimportable_pushes()
             batch = {
                 form: ids
