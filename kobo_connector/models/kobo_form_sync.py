@@ -585,10 +585,11 @@ class KoboForm(models.Model):
     def _prefetch_new(self, cursor, limit, remaining, chained):
         """Keep up to ``PAGES_IN_FLIGHT`` pages after ``cursor`` on their way,
         side by side: page j of the chain that starts at ``base`` is the
-        query ``_id > base`` from its (j * limit - 1)-th result, so that its
-        first submission is the last of page j - 1: ``_take_new`` checks
-        that overlap, and a deletion or a late submission that shifted the
-        pages meanwhile only costs a direct fetch."""
+        query ``_id > base`` from its (j * (limit - 1))-th result (KoBo gives
+        at most 1,000 a page), so that its first submission is the last of
+        page j - 1: ``_take_new`` checks that overlap, and a deletion or a
+        late submission that shifted the pages meanwhile only costs a direct
+        fetch."""
         group = self._prefetch_group()
         chain = CHAINS.get(group) if chained else None
         if chain is None:
@@ -603,12 +604,12 @@ class KoboForm(models.Model):
         base = chain["base"]
         while (
             chain["launched"] < chain["next"] + PAGES_IN_FLIGHT
-            and chain["launched"] * limit < chain["total"]
+            and chain["launched"] * (limit - 1) + bool(chain["launched"]) < chain["total"]
         ):
             j = chain["launched"]
-            kw = self._new_query(base, limit + (1 if j else 0))
+            kw = self._new_query(base, limit)
             if j:
-                kw["start"] = j * limit - 1
+                kw["start"] = j * (limit - 1)
             if not self._prefetch(("new", base, j, limit), kw, group):
                 break
             chain["launched"] += 1
@@ -625,7 +626,7 @@ class KoboForm(models.Model):
         if page is not None and j:
             results, count = page
             if results and results[0].get("_id") == self.sync_cursor:
-                page = results[1:], count - j * limit
+                page = results[1:], count - j * (limit - 1) - 1
             else:
                 page = None  # the pages shifted: fetched again directly
         elif page is not None and chain["base"] != self.sync_cursor:
