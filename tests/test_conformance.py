@@ -412,6 +412,32 @@ def test_submissions_paging_query_fields_sort(kobo):
         list(client.iter_submissions(uid, query="{not json"))
 
 
+def test_pages_from_an_offset_overlap_the_page_before(kobo):
+    """The import fetches pages side by side: page j of ``_id > cursor`` from
+    its (j * limit - 1)-th result, whose first submission is the last of page
+    j - 1 (kobo_form_sync._prefetch_new)."""
+    client = kobo.client
+    uid, _asset, _ids = deployed_form(kobo, "Conformance pages", n=5)
+    ids = [s["_id"] for s in client.iter_submissions(uid, fields=["_id"])]
+
+    def page(start, limit):
+        pages = client.iter_submission_pages(
+            uid,
+            query={"_id": {"$gt": ids[0]}},
+            fields=["_id"],
+            sort={"_id": 1},
+            limit=limit,
+            start=start,
+        )
+        results, count, _next = next(pages)
+        pages.close()
+        return [r["_id"] for r in results], count
+
+    assert page(0, 2) == (ids[1:3], 4)
+    assert page(1, 3) == (ids[2:5], 4), "page 1 starts with the last of page 0"
+    assert page(3, 3) == (ids[4:5], 4)
+
+
 def test_edit_submission(kobo):
     client = kobo.client
     uid, _asset, instance_ids = deployed_form(kobo, "Conformance edit", n=2)

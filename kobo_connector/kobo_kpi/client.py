@@ -672,9 +672,14 @@ class KpiClient:
     # ------------------------------------------------------------------
     # Submissions
     # ------------------------------------------------------------------
-    def iter_submission_pages(self, uid, *, query=None, fields=None, sort=None, limit=1000):
-        """Yield ``(results, count, next_url)`` per page of ``/data/``."""
+    def iter_submission_pages(
+        self, uid, *, query=None, fields=None, sort=None, limit=1000, start=None
+    ):
+        """Yield ``(results, count, next_url)`` per page of ``/data/`` (from
+        the ``start``-th result of the query, when given)."""
         params = {"limit": limit}
+        if start:
+            params["start"] = start
         for key, value in (("query", query), ("fields", fields), ("sort", sort)):
             if value is not None:
                 params[key] = (

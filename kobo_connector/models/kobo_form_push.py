@@ -25,6 +25,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..kobo_kpi import errors
+from .kobo_form_sync import PAGE_SIZE, PREFETCH
 
 _logger = logging.getLogger(__name__)
 
@@ -278,10 +279,11 @@ class KoboForm(models.Model):
     # ------------------------------------------------------------------
     # The import of pushed submissions (called by the import step)
     # ------------------------------------------------------------------
-    def _import_pushed(self, client, limit=1000):
+    def _import_pushed(self, client, limit=1000, kobo_ids=None):
         """Read the submissions pushed to this form from KoBo (``_id $in``)
         and import them through the pull path; forget the pending rows (a
         pushed id KoBo does not know, e.g. a made-up one, is forgotten too).
+        ``kobo_ids``: only these (as ``_prefetch_pushed`` fetched them).
         Called under the form's lock, inside the import step's savepoint:
         if KoBo fails, the rows stay for the next step. Return counts."""
         self.ensure_one()
@@ -293,14 +295,30 @@ class KoboForm(models.Model):
             (self.id,),
         )
         self.env["kobo.pending.push"].invalidate_model()
-        pending = self.env["kobo.pending.push"].search(
-            [("form_id", "=", self.id)], limit=limit, order="kobo_id"
-        )
+        domain = [("form_id", "=", self.id)]
+        subs = None
+        if kobo_ids is not None:
+            domain.append(("kobo_id", "in", kobo_ids))
+            page = PREFETCH.take(("pushed", tuple(kobo_ids)), self._prefetch_group("push"))
+            subs = page[0] if page else None
+        pending = self.env["kobo.pending.push"].search(domain, limit=limit, order="kobo_id")
         if not pending:
             return {}
-        counts = self._pull_ids(client, pending.mapped("kobo_id"))
+        ids = pending.mapped("kobo_id")
+        if subs is not None:
+            subs = [sub for sub in subs if sub.get("_id") in set(ids)]
+        counts = self._pull_ids(client, ids, subs)
         pending.unlink()
         return counts
+
+    def _prefetch_pushed(self, kobo_ids):
+        """Read these pushed submissions from KoBo in the background, for
+        ``_import_pushed`` (one request, ``_id $in``)."""
+        self.ensure_one()
+        kw = {"query": {"_id": {"$in": list(kobo_ids)}}, "sort": {"_id": 1}, "limit": PAGE_SIZE}
+        group = self._prefetch_group("push")
+        PREFETCH.drop(group)
+        self._prefetch(("pushed", tuple(kobo_ids)), kw, group)
 
     # ------------------------------------------------------------------
     # Validation status write-back (called by the after-import cron)

@@ -64,7 +64,17 @@ _logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 1000
 LOCK_NAMESPACE = 0x6B6F626F  # "kobo": advisory locks of form syncs
-CALL_SECONDS = 60  # a cron call starts no new step after this (limit_time_real is 120 s)
+# One call of a scheduled action starts no new step after CALL_SECONDS of
+# wall time or CALL_CPU_SECONDS of CPU; when it has worked at least a second
+# and work remains, it ends its job and triggers it again, so that Odoo's
+# prefork cron worker never stacks several calls under one watchdog (every
+# ready job of a database, each up to 10 calls, runs under one
+# limit_time_real, 120 s, and one limit_time_cpu, 60 s: README, "Prefork").
+CALL_SECONDS = 15
+CALL_CPU_SECONDS = 10
+CALL_LIMIT = 10 * PAGE_SIZE  # submissions per call of the scheduled import
+PAGES_IN_FLIGHT = 3  # pages of one form fetched side by side (latency hidden)
+PUSH_QUIET = 1.0  # seconds: pushes of a form within this wake the import once
 RECONCILE_EVERY = timedelta(hours=20)  # a form is reconciled about once a day
 MAX_BACKOFF = 3600  # seconds
 RECHECK = PAGE_SIZE  # the re-read window covers at most this many stored submissions
@@ -77,8 +87,15 @@ CONCURRENT_UPDATE = (
     psycopg2.errors.LockNotAvailable,
     psycopg2.errors.DeadlockDetected,
 )
-# one page fetched ahead per form, shared by the steps of this process
+# pages fetched ahead, shared by the steps of this process (bounded per server)
 PREFETCH = Prefetcher()
+# the page chains being fetched ahead: (database, form id) -> chain (_prefetch_new)
+CHAINS = {}
+
+
+def _call_spent(started, cpu):
+    """Whether a call begun at these clocks has spent its budget."""
+    return time.monotonic() - started > CALL_SECONDS or time.process_time() - cpu > CALL_CPU_SECONDS
 
 
 def _first_page(client, uid, **kw):
@@ -274,11 +291,123 @@ class KoboForm(models.Model):
         )
 
     @api.model
-    def _cron_import(self, limit=PAGE_SIZE):
+    def _cron_import(self, limit=CALL_LIMIT):
         """Import one bounded batch over the forms that are due, and tell the
         cron what remains so that it calls again."""
         forms = self._forms_to_import()
         return self._serve(forms, lambda form, budget: form._sync_step(budget), limit)
+
+    @api.model
+    def _cron_import_pushed(self, limit=PAGE_SIZE):
+        """KoBo's pushes, by a scheduled action of their own that the push
+        receiver wakes, so that a pushed form never waits behind the other
+        forms' imports. The submissions pushed to each form are read from
+        KoBo side by side (``PREFETCH``, bounded per server), then imported
+        form by form through the pull path. The call stays while pushes keep
+        coming (until its budget), and ends only ``PUSH_QUIET`` after the
+        newest push it served: a push that did not wake it (one of the same
+        form came just before) is still seen. Pending pushes of forms that
+        can no longer be imported end with a message."""
+        started, cpu = time.monotonic(), time.process_time()
+        done = remaining = 0
+        quiet_at = 0.0
+        busy = {}  # form id -> when to try its lock again
+        failed = set()  # forms whose step failed: they wait for their back-off
+        while True:
+            self._kobo_commit()  # a fresh snapshot: the pushes recorded meanwhile
+            self.env.invalidate_all()  # and fresh forms (a mapping disabled meanwhile)
+            self._end_unimportable_pushes()
+            batch = {
+                form: ids
+                for form, ids in self._pushed_batch(limit).items()
+                if busy.get(form.id, 0) <= time.monotonic() and form.id not in failed
+            }
+            if _call_spent(started, cpu):
+                remaining = len(batch) + len(busy)
+                break
+            if not batch:
+                if time.monotonic() >= quiet_at and not busy:
+                    break
+                time.sleep(0.1)
+                busy = {k: v for k, v in busy.items() if v > time.monotonic()}
+                continue
+            for form, ids in batch.items():
+                form._prefetch_pushed(ids)
+            for form, ids in batch.items():
+                try:
+                    served, left = form._step_pushed(ids)
+                except Exception:  # the last guard: steps record their own failures
+                    _logger.exception("KoBo form %s: push step failed", form.asset_uid)
+                    self._kobo_rollback()
+                    served, left = 0, 0
+                done += served
+                if left and not served:  # its lock is taken: another step is on it
+                    busy[form.id] = time.monotonic() + 0.3
+                elif not served:
+                    failed.add(form.id)
+            quiet_at = time.monotonic() + PUSH_QUIET
+        self._cron_progress(done, remaining, started)
+        return done, remaining
+
+    @api.model
+    def _pushed_batch(self, limit):
+        """{form: pushed KoBo ids (at most ``limit``)} of the importable forms
+        with pending pushes, not waiting after a failure."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT form_id, (array_agg(kobo_id ORDER BY kobo_id))[1:%s] "
+            "FROM kobo_pending_push GROUP BY form_id ORDER BY min(received_on)",
+            (limit,),
+        )
+        rows = dict(self.env.cr.fetchall())
+        now = fields.Datetime.now()
+        forms = self.browse(list(rows)).filtered_domain(self._importable_domain())
+        return {
+            form: rows[form.id]
+            for form in forms
+            # after a failure (a 429 included), the form's back-off holds
+            if not (form.sync_error and form.next_poll and form.next_poll > now)
+        }
+
+    @api.model
+    def _end_unimportable_pushes(self):
+        """The pending pushes of forms that can no longer be imported end,
+        with a message on the form (the scheduled sync brings these
+        submissions once the form can be imported again)."""
+        self.env.flush_all()
+        self.env.cr.execute("SELECT DISTINCT form_id FROM kobo_pending_push")
+        forms = self.with_context(active_test=False).browse(
+            [form_id for (form_id,) in self.env.cr.fetchall()]
+        )
+        for form in forms - forms.filtered_domain(self._importable_domain()):
+            pending = form.pending_push_ids
+            form.message_post(
+                body=self.env._(
+                    "%(count)s submission(s) pushed by KoBo were not imported now: %(reason)s "
+                    "The scheduled sync imports them once the form can be imported again.",
+                    count=len(pending),
+                    reason=form._unimportable_reason(),
+                )
+            )
+            pending.unlink()
+        if forms:
+            self._kobo_commit()
+
+    def _unimportable_reason(self):
+        """Why this form is out of ``_importable_domain()`` (one sentence)."""
+        self.ensure_one()
+        server = self.server_id
+        if not self.active:
+            return self.env._("the form is archived in Odoo.")
+        if self.gone_from_kobo:
+            return self.env._("the form is no longer on KoBo.")
+        if self.deployment_status not in ("deployed", "archived"):
+            return self.env._("the form is not deployed on KoBo.")
+        if not self.mapping_ids.filtered("enabled"):
+            return self.env._("the form has no enabled mapping.")
+        if not server.active or server.state != "connected":
+            return self.env._("its KoBo server is not connected.")
+        return self.env._("the form cannot be imported.")
 
     @api.model
     def _cron_reconcile(self, limit=PAGE_SIZE):
@@ -289,24 +418,51 @@ class KoboForm(models.Model):
 
     @api.model
     def _serve(self, forms, step, limit):
-        """Give each form one step until ``limit`` submissions or
-        ``CALL_SECONDS`` are spent; one form's failure never stops the others."""
-        started = time.monotonic()
-        done = remaining = 0
-        for form in forms:
-            if done >= limit or time.monotonic() - started > CALL_SECONDS:
-                remaining += 1  # not served this time: at least one more call
-                continue
-            try:
-                served, left = step(form, min(PAGE_SIZE, limit - done))
-            except Exception:  # the last guard: steps record their own failures
-                _logger.exception("KoBo form %s: step failed", form.asset_uid)
-                self._kobo_rollback()
-                served, left = 0, 0
-            done += served
-            remaining += left
-        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        """Give each form one step per round, rounds while forms have work
+        left, until ``limit`` submissions or the call's budget
+        (``CALL_SECONDS``, ``CALL_CPU_SECONDS``) are spent; one form's
+        failure never stops the others."""
+        started, cpu = time.monotonic(), time.process_time()
+        done = 0
+        left = {}  # form -> what its last step left (1: not served in this call)
+        todo = forms
+        while todo:
+            for form in todo:
+                if done >= limit or _call_spent(started, cpu):
+                    left[form] = max(left.get(form, 0), 1)  # at least one more call
+                    continue
+                try:
+                    served, left[form] = step(form, min(PAGE_SIZE, limit - done))
+                except Exception:  # the last guard: steps record their own failures
+                    _logger.exception("KoBo form %s: step failed", form.asset_uid)
+                    self._kobo_rollback()
+                    served, left[form] = 0, 0
+                done += served
+                if not served:  # locked by another step: not again in this call
+                    todo -= form
+            todo = todo.filtered(lambda f: left[f])
+            if done >= limit or _call_spent(started, cpu):
+                break
+        remaining = sum(left.values())
+        self._cron_progress(done, remaining, started)
         return done, remaining
+
+    @api.model
+    def _cron_progress(self, done, remaining, started):
+        """Tell the scheduled action what remains. A call that worked at
+        least a second ends its job and triggers it again (a new unit of
+        work of the cron worker, with its own limits); a shorter one lets
+        Odoo call again at once. Odoo keeps a trigger only when it is not
+        older than the job's start, to the second: hence the second."""
+        cron_id = self.env.context.get("cron_id")
+        if remaining and cron_id:
+            wait = 1 - (time.monotonic() - started)
+            if wait <= 0 or not done:
+                if wait > 0:  # nothing could be done (forms busy): no busy loop
+                    time.sleep(wait)
+                self.env["ir.cron"].browse(cron_id)._trigger()
+                remaining = 0
+        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
 
     def _kobo_commit(self):
         """Commit the work of a step: the seam that tests replace to simulate
@@ -344,6 +500,16 @@ class KoboForm(models.Model):
             self._kobo_commit()
         return done, remaining
 
+    def _step_pushed(self, kobo_ids):
+        """Import these pushed submissions (read from KoBo) under the form's
+        lock; return (done, remaining)."""
+
+        def work(client, _limit):
+            self._add_run_counts(self._import_pushed(client, kobo_ids=kobo_ids))
+            return len(kobo_ids), 0
+
+        return self._run_step(work, len(kobo_ids))[:2]
+
     def _sync_step(self, limit=PAGE_SIZE):
         """New submissions; once caught up, the changes listing."""
         done, remaining, ok = self._run_step(self._do_new, limit)
@@ -374,9 +540,8 @@ class KoboForm(models.Model):
         the cursor moved past them."""
         # submissions KoBo pushed are read from KoBo and imported first
         self._add_run_counts(self._import_pushed(client, limit))
-        group = (self.env.cr.dbname, self.id)
-        key = (self.server_id.id, self.asset_uid, self.sync_cursor, limit)
-        page = PREFETCH.take(key, group)
+        page = self._take_new(limit)
+        chained = page is not None
         if page is None:
             page = _first_page(client, self.asset_uid, **self._new_query(self.sync_cursor, limit))
         results, count = page
@@ -385,7 +550,7 @@ class KoboForm(models.Model):
         if results:
             cursor = max(r["_id"] for r in results)
             if remaining:
-                self._prefetch_new(cursor, limit)
+                self._prefetch_new(cursor, limit, remaining, chained)
             counts = self.env["kobo.submission"]._import_page(self, results)
             self.sync_cursor = cursor
         self._add_run_counts(counts)
@@ -397,21 +562,81 @@ class KoboForm(models.Model):
     def _new_query(cursor, limit):
         return {"query": {"_id": {"$gt": cursor}}, "sort": {"_id": 1}, "limit": limit}
 
-    def _prefetch_new(self, cursor, limit):
-        """Fetch the page after ``cursor`` in the background (network only)."""
+    def _prefetch_group(self, kind="new"):
+        return (self.env.cr.dbname, self.id, kind)
+
+    def _prefetch(self, key, kw, group):
+        """Fetch ``/data/`` with ``kw`` in the background (network only)."""
         try:
             client = self.server_id._get_client()
         except UserError:
-            return
-        uid, kw = self.asset_uid, self._new_query(cursor, limit)
+            return False
+        uid = self.asset_uid
 
         def fetch():
             with client:
                 return _first_page(client, uid, **kw)
 
-        key = (self.server_id.id, uid, cursor, limit)
-        if not PREFETCH.start(key, fetch, (self.env.cr.dbname, self.id)):
-            client.close()
+        if PREFETCH.start(key, fetch, group, server=self.server_id.url, replace=False):
+            return True
+        client.close()
+        return False
+
+    def _prefetch_new(self, cursor, limit, remaining, chained):
+        """Keep up to ``PAGES_IN_FLIGHT`` pages after ``cursor`` on their way,
+        side by side: page j of the chain that starts at ``base`` is the
+        query ``_id > base`` from its (j * (limit - 1))-th result (KoBo gives
+        at most 1,000 a page), so that its first submission is the last of
+        page j - 1: ``_take_new`` checks that overlap, and a deletion or a
+        late submission that shifted the pages meanwhile only costs a direct
+        fetch."""
+        group = self._prefetch_group()
+        chain = CHAINS.get(group) if chained else None
+        if chain is None:
+            PREFETCH.drop(group)
+            chain = CHAINS[group] = {
+                "base": cursor,
+                "size": limit,
+                "next": 0,
+                "launched": 0,
+                "total": remaining,
+            }
+        base = chain["base"]
+        while (
+            chain["launched"] < chain["next"] + PAGES_IN_FLIGHT
+            and chain["launched"] * (limit - 1) + bool(chain["launched"]) < chain["total"]
+        ):
+            j = chain["launched"]
+            kw = self._new_query(base, limit)
+            if j:
+                kw["start"] = j * (limit - 1)
+            if not self._prefetch(("new", base, j, limit), kw, group):
+                break
+            chain["launched"] += 1
+
+    def _take_new(self, limit):
+        """The next page after the cursor from the chain fetched ahead
+        (``(results, count)``), or None."""
+        group = self._prefetch_group()
+        chain = CHAINS.get(group)
+        if chain is None or chain["size"] != limit:
+            return None
+        j = chain["next"]
+        page = PREFETCH.take(("new", chain["base"], j, limit), group)
+        if page is not None and j:
+            results, count = page
+            if results and results[0].get("_id") == self.sync_cursor:
+                page = results[1:], count - j * (limit - 1) - 1
+            else:
+                page = None  # the pages shifted: fetched again directly
+        elif page is not None and chain["base"] != self.sync_cursor:
+            page = None
+        if page is None:
+            CHAINS.pop(group, None)
+            PREFETCH.drop(group)
+            return None
+        chain["next"] = j + 1
+        return page
 
     def _do_edits(self, client, limit):
         """One page of the changes listing (edits, and the recent window);
@@ -481,8 +706,9 @@ class KoboForm(models.Model):
         )
         return {kobo_id: (uuid, state) for kobo_id, uuid, state in self.env.cr.fetchall()}
 
-    def _pull_ids(self, client, kobo_ids):
-        """Fetch these submissions (URLs kept short) and import them."""
+    def _pull_ids(self, client, kobo_ids, subs=None):
+        """Fetch these submissions (URLs kept short), or take them from
+        ``subs`` (already fetched), and import them."""
         counts = defaultdict(int)
         batch = []
 
@@ -491,7 +717,9 @@ class KoboForm(models.Model):
                 counts[key] += value
             batch.clear()
 
-        for sub in client.iter_submissions_by_ids(self.asset_uid, kobo_ids):
+        if subs is None:
+            subs = client.iter_submissions_by_ids(self.asset_uid, kobo_ids)
+        for sub in subs:
             batch.append(sub)
             if len(batch) >= PAGE_SIZE:
                 flush()
