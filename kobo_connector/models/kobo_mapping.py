@@ -21,8 +21,11 @@ class KoboMapping(models.Model):
 
     _name = "kobo.mapping"
     _description = "KoBo Mapping"
-    _order = "form_id, id"
+    _order = "form_id, sequence, id"
 
+    sequence = fields.Integer(
+        default=10, help="Mappings apply to each submission in this order (drag the handle)."
+    )
     name = fields.Char(compute="_compute_name", store=True, readonly=False)
     form_id = fields.Many2one("kobo.form", required=True, ondelete="cascade", index=True)
     company_id = fields.Many2one(related="form_id.company_id", store=True)
@@ -38,7 +41,9 @@ class KoboMapping(models.Model):
         "Allowed Models).",
     )
     enabled = fields.Boolean(
-        copy=False, help="Submissions are imported only through an enabled mapping (one per form)."
+        copy=False,
+        help="Submissions are imported through the form's enabled mappings, in their order: "
+        "all of them or none.",
     )
     disabled_reason = fields.Char(readonly=True, copy=False)
     line_ids = fields.One2many(
@@ -81,12 +86,7 @@ class KoboMapping(models.Model):
         )
 
     def write(self, vals):
-        res = super().write(_picked_names(self.env, vals, MAPPING_PICKERS))
-        if vals.get("enabled") is False:
-            # a mapping disabled then another enabled in one transaction: the
-            # disabling reaches the database first (one enabled per form, unique)
-            self.flush_recordset(["enabled"])
-        return res
+        return super().write(_picked_names(self.env, vals, MAPPING_PICKERS))
 
     @api.depends("model_name")
     def _compute_model_id(self):
@@ -124,27 +124,6 @@ class KoboMapping(models.Model):
             # no dangling "Form →" while the model is still to be chosen
             target = mapping.model_id.name or mapping.model_name
             mapping.name = f"{mapping.form_id.name or ''} → {target}" if target else False
-
-    def init(self):
-        # at most one enabled mapping per form, in the database too
-        self.env.cr.execute(
-            "CREATE UNIQUE INDEX IF NOT EXISTS kobo_mapping_one_enabled_per_form "
-            "ON kobo_mapping (form_id) WHERE enabled"
-        )
-
-    @api.constrains("enabled", "form_id")
-    def _check_one_enabled(self):
-        for mapping in self.filtered("enabled"):
-            if (
-                self.search_count([("form_id", "=", mapping.form_id.id), ("enabled", "=", True)])
-                > 1
-            ):
-                raise ValidationError(
-                    self.env._(
-                        "The form %(form)s already has an enabled mapping: disable it first.",
-                        form=mapping.form_id.name,
-                    )
-                )
 
     @api.constrains("match_policy", "match_question_path", "match_field_name")
     def _check_match(self):
@@ -252,6 +231,7 @@ class KoboMapping(models.Model):
         aliases = {}
         lines = self.line_ids._compile(env[self.model_name], questions, tz, aliases)
         plan = _Plan(self.model_name, lines, aliases)
+        plan.conditions = self._conditions()
         # which mapping imports (bridges read its options): the import env's only addition
         plan.env = env(context=dict(env.context, kobo_mapping_id=self.id))
         if self.match_policy == "match":
@@ -508,6 +488,8 @@ class _Plan:
         self.aliases = aliases  # {model: {choice name: choice label}}
         self.key_path = None
         self.key_field = None
+        self.conditions = []  # all must hold for the mapping to apply (kobo_kpi.conditions)
+        self.refs = {}  # {field: mapping id}: the record that mapping made for the submission
         self.env = None  # the import environment (kobo.form._import_env())
 
     def values(self, data, lines=None):

@@ -154,7 +154,12 @@ class KoboSubmission(models.Model):
         ``limit`` submissions; tell the cron what remains."""
         Form = self.env["kobo.form"]
         for form in Form.search(
-            [("validation_writeback", "=", True), ("gone_from_kobo", "=", False)]
+            [
+                ("validation_writeback", "=", True),
+                ("gone_from_kobo", "=", False),
+                # gated forms: the reviewers on KoBo decide the status
+                ("import_gate", "=", "all"),
+            ]
         ):
             try:
                 with form.server_id._get_client() as client, self.env.cr.savepoint():

@@ -1,0 +1,149 @@
+"""Conditions of a mapping, built without code from the form's questions:
+the mapping applies to a submission only when all of them hold."""
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+from ..kobo_kpi.conditions import NO_VALUE, Condition
+
+OPERATORS = [
+    ("is", "is"),
+    ("is_not", "is not"),
+    ("in", "is one of"),
+    ("contains", "contains"),
+    ("set", "is answered"),
+    ("not_set", "is not answered"),
+    ("gt", "is greater than"),
+    ("lt", "is less than"),
+]
+CHOICE_OPERATORS = ("in", "contains")
+
+
+class KoboMappingCondition(models.Model):
+    _name = "kobo.mapping.condition"
+    _description = "KoBo Mapping Condition"
+    _order = "mapping_id, sequence, id"
+
+    mapping_id = fields.Many2one("kobo.mapping", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="mapping_id.company_id", store=True)
+    form_id = fields.Many2one(related="mapping_id.form_id")
+    sequence = fields.Integer(default=10)
+    question_path = fields.Char(string="Question XPath", required=True)
+    question_id = fields.Many2one(
+        "kobo.form.question",
+        string="Question",
+        compute="_compute_question_id",
+        inverse="_inverse_question_id",
+        domain="[('form_id', '=', form_id), ('is_group', '=', False), "
+        "('repeat_xpath', '=', False)]",
+        help="A question of the form, or KoBo's Submitted by / Submission time.",
+    )
+    question_type = fields.Char(compute="_compute_question_type")
+    operator = fields.Selection(OPERATORS, required=True, default="is")
+    value = fields.Char(help="The answer compared with (a number or a date for greater/less).")
+    choice_ids = fields.Many2many(
+        "kobo.form.choice",
+        string="Choices",
+        domain="[('question_id', '=', question_id)]",
+        help="The question's choices, under their labels.",
+    )
+    description = fields.Char(compute="_compute_description")
+
+    @api.depends("question_path", "mapping_id.form_id")
+    def _compute_question_id(self):
+        Question = self.env["kobo.form.question"].with_context(active_test=False)
+        for cond in self:
+            cond.question_id = cond.question_path and Question.search(
+                [("form_id", "=", cond.mapping_id.form_id.id), ("xpath", "=", cond.question_path)],
+                limit=1,
+            )
+
+    @api.depends("question_id")
+    def _compute_question_type(self):
+        for cond in self:
+            cond.question_type = cond.question_id.type
+
+    def _inverse_question_id(self):
+        for cond in self:
+            cond.question_path = cond.question_id.xpath
+
+    @api.depends("question_path", "operator", "value", "choice_ids")
+    def _compute_description(self):
+        for cond in self:
+            cond.description = cond._condition().describe() if cond.question_path else ""
+
+    @api.constrains("question_path", "operator", "value", "choice_ids", "mapping_id")
+    def _check_condition(self):
+        for cond in self:
+            if cond.operator in NO_VALUE:
+                continue
+            if cond.choice_ids and cond.choice_ids.question_id != cond.question_id:
+                raise ValidationError(
+                    self.env._("Pick the choices of the condition's own question.")
+                )
+            if cond.operator in CHOICE_OPERATORS and not (cond.choice_ids or cond.value):
+                raise ValidationError(
+                    self.env._(
+                        "Condition on %(question)s: pick the choices.",
+                        question=cond.question_path,
+                    )
+                )
+            if cond.operator not in CHOICE_OPERATORS and not (cond.value or cond.choice_ids):
+                raise ValidationError(
+                    self.env._(
+                        "Condition on %(question)s: give the value.", question=cond.question_path
+                    )
+                )
+            if cond.operator in ("gt", "lt"):
+                probe = cond._condition()
+                if probe.holds({cond.question_path: probe.values[0]}) is None:
+                    raise ValidationError(self.env._("Compare with a number or a date."))
+
+    def _condition(self):
+        """The pure condition this record stands for."""
+        self.ensure_one()
+        question = self.question_id
+        choices = self.choice_ids
+        if choices:
+            values = tuple(choices.mapped("name"))
+            labels = tuple(c.label or c.name for c in choices)
+        else:
+            values = (self.value,) if self.value else ()
+            labels = ()
+            if question.choice_ids and self.value:  # a choice typed by its name
+                choice = question.choice_ids.filtered(lambda c: c.name == self.value)[:1]
+                labels = (choice.label,) if choice.label else ()
+        if self.operator not in CHOICE_OPERATORS and len(values) > 1:
+            values, labels = values[:1], labels[:1]
+        return Condition(
+            path=self.question_path,
+            operator=self.operator,
+            values=values,
+            question_type=question.type or "",
+            question_label=question.label or self.question_path,
+            value_labels=labels,
+        )
+
+
+class KoboMapping(models.Model):
+    _inherit = "kobo.mapping"
+
+    condition_ids = fields.One2many(
+        "kobo.mapping.condition", "mapping_id", string="Conditions", copy=True
+    )
+    conditions_text = fields.Char(
+        string="Applies", compute="_compute_conditions_text", help="When the mapping applies."
+    )
+
+    @api.depends("condition_ids.description")
+    def _compute_conditions_text(self):
+        for mapping in self:
+            parts = [c.description for c in mapping.condition_ids if c.description]
+            mapping.conditions_text = (
+                self.env._("when %(conditions)s", conditions=self.env._(" and ").join(parts))
+                if parts
+                else self.env._("always")
+            )
+
+    def _conditions(self):
+        return [cond._condition() for cond in self.condition_ids]
