@@ -232,6 +232,11 @@ class KoboMapping(models.Model):
         lines = self.line_ids._compile(env[self.model_name], questions, tz, aliases)
         plan = _Plan(self.model_name, lines, aliases)
         plan.conditions = self._conditions()
+        plan.refs = {
+            line.field_name: line.source_mapping_id.id
+            for line in self.line_ids
+            if line.source_mapping_id
+        }
         # which mapping imports (bridges read its options): the import env's only addition
         plan.env = env(context=dict(env.context, kobo_mapping_id=self.id))
         if self.match_policy == "match":
@@ -322,6 +327,15 @@ class KoboMappingLine(models.Model):
         string="Constant / Default",
         help="Written when the question is empty, or always when no question is chosen.",
     )
+    source_mapping_id = fields.Many2one(
+        "kobo.mapping",
+        string="Record Made By",
+        ondelete="restrict",
+        domain="[('form_id', '=', form_id), ('id', '!=', mapping_id)]",
+        help="Instead of a question: the record that this (earlier) mapping made for the same "
+        "submission, e.g. the picking's contact is the household's contact. Empty when that "
+        "mapping did not apply.",
+    )
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -387,7 +401,13 @@ class KoboMappingLine(models.Model):
         }
 
     @api.constrains(
-        "field_name", "question_path", "constant", "child_ids", "parent_id", "mapping_id"
+        "field_name",
+        "question_path",
+        "constant",
+        "child_ids",
+        "parent_id",
+        "mapping_id",
+        "source_mapping_id",
     )
     def _check_line(self):
         """When saved: the field belongs to the line's model, the policy
@@ -414,6 +434,45 @@ class KoboMappingLine(models.Model):
                 )
             if line.constant:
                 line._converter(self.env[model_name])  # raises if the constant does not convert
+            if line.source_mapping_id:
+                line._check_source(model_name)
+
+    def _check_source(self, model_name):
+        """A line taking an earlier mapping's record: a many2one of the line's
+        own mapping to the model that mapping makes, from an earlier mapping
+        of the same form."""
+        source, mapping = self.source_mapping_id, self.mapping_id
+        field = self.env[model_name]._fields[self.field_name]
+        if self.parent_id or self.question_path or field.type != "many2one":
+            raise ValidationError(
+                self.env._(
+                    "%(field)s: the record made by another mapping fills a many2one field of "
+                    "the mapping's own record, instead of a question.",
+                    field=field.string,
+                )
+            )
+        if source.form_id != mapping.form_id or (source.sequence, source.id) >= (
+            mapping.sequence,
+            mapping.id,
+        ):
+            raise ValidationError(
+                self.env._(
+                    "%(field)s: %(earlier)s must be an earlier mapping of the same form "
+                    "(mappings apply in their order).",
+                    field=field.string,
+                    earlier=source.name,
+                )
+            )
+        if source.model_name != field.comodel_name:
+            raise ValidationError(
+                self.env._(
+                    "%(field)s takes a %(model)s, and %(earlier)s makes a %(made)s.",
+                    field=field.string,
+                    model=self.env[field.comodel_name]._description,
+                    earlier=source.name,
+                    made=source.model_id.name or source.model_name,
+                )
+            )
 
     def _converter(self, model, questions=None, tz="UTC"):
         """(field spec, converter, converted constant) of this line."""
@@ -453,6 +512,9 @@ class KoboMappingLine(models.Model):
         Policy = self.env["kobo.allowed.model"]
         for line in self:
             Policy._check_target(model._name, [line.field_name], line=bool(line.parent_id))
+            if line.source_mapping_id:  # filled by the engine (plan.refs)
+                line._check_source(model._name)
+                continue
             spec, conv, constant = line._converter(model, questions, tz)
             question = questions.get(line.question_path)
             children = []

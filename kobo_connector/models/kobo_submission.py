@@ -10,6 +10,7 @@ from odoo.exceptions import UserError
 
 from ..kobo_kpi.conditions import failing as conditions_failing
 from ..kobo_kpi.submission import ConversionError, Lines, Lookup, SubmissionRef
+from .kobo_submission_link import _record_names
 
 _logger = logging.getLogger(__name__)
 
@@ -75,6 +76,10 @@ class KoboSubmission(models.Model):
     res_model = fields.Char(string="Record Model", readonly=True)
     res_id = fields.Many2oneReference(string="Record ID", model_field="res_model", readonly=True)
     record_name = fields.Char(string="Record", compute="_compute_record_name")
+    link_ids = fields.One2many(
+        "kobo.submission.link", "submission_id", string="Records", readonly=True
+    )
+    link_count = fields.Integer(string="Records Made", compute="_compute_link_count")
 
     _sql_constraints = [
         ("kobo_id_uniq", "unique(form_id, kobo_id)", "A KoBo submission is stored once per form."),
@@ -92,21 +97,14 @@ class KoboSubmission(models.Model):
 
     @api.depends("res_model", "res_id")
     def _compute_record_name(self):
-        """One search per model, within what the reader may read: a record
-        the reader cannot see has no name here (and no AccessError)."""
-        ids_by_model = defaultdict(set)
-        for sub in self:
-            if sub.res_model and sub.res_id and sub.res_model in self.env:
-                ids_by_model[sub.res_model].add(sub.res_id)
-        names = {}
-        for model, ids in ids_by_model.items():
-            Model = self.env[model].with_context(active_test=False)
-            if not Model.has_access("read"):
-                continue
-            for record in Model.search([("id", "in", list(ids))]):
-                names[model, record.id] = record.display_name
+        names = _record_names(self.env, [(sub.res_model, sub.res_id) for sub in self])
         for sub in self:
             sub.record_name = names.get((sub.res_model, sub.res_id), False)
+
+    @api.depends("link_ids")
+    def _compute_link_count(self):
+        for sub in self:
+            sub.link_count = len(sub.link_ids)
 
     def _compute_display_name(self):
         for sub in self:
@@ -494,10 +492,10 @@ class KoboSubmission(models.Model):
                 target = _Target(item, link)
                 try:
                     vals = plan.values(item.payload)
-                    _fill_refs(vals, plan, run.made, item.id)
+                    self._fill_refs(Model, plan, vals, run.made, item.id)
                     todo.append((target, vals))
-                except ConversionError as exc:
-                    run.fail(item.id, mapping, str(exc))
+                except (ConversionError, MissingRecord) as exc:
+                    run.fail(item.id, self._mapping_error(mapping, str(exc)))
             todo = this._resolve_relations(plan, todo, outcomes)
             created = set()
             for batch in this._key_rounds(Model, plan, todo):
@@ -518,6 +516,23 @@ class KoboSubmission(models.Model):
                 if message:
                     run.notes[item_id].append(message)
         return run
+
+    def _fill_refs(self, Model, plan, vals, made, item_id):
+        """Lines taking "the record made by mapping X for this submission":
+        empty when X did not apply (a required field then fails, saying why)."""
+        for name, mapping_id in plan.refs.items():
+            record = made.get((item_id, mapping_id))
+            vals[name] = record[1] if record else False
+            if not record and Model._fields[name].required:
+                raise MissingRecord(
+                    self.env._(
+                        "%(field)s is required, and %(mapping)s, which gives it, did not apply "
+                        "to this submission.",
+                        field=Model._fields[name].string,
+                        # sudo: the import user may not read mappings; their name only
+                        mapping=self.env["kobo.mapping"].sudo().browse(mapping_id).name,
+                    )
+                )
 
     def _mapping_error(self, mapping, message):
         """The error of a submission, naming the mapping when the form has several."""
@@ -889,13 +904,6 @@ class _Redo(Exception):
     def __init__(self, failures):
         super().__init__(failures)
         self.failures = failures
-
-
-def _fill_refs(vals, plan, made, item_id):
-    """Lines taking "the record made by mapping X for this submission"."""
-    for name, mapping_id in plan.refs.items():
-        record = made.get((item_id, mapping_id))
-        vals[name] = record[1] if record else False
 
 
 NULL = r"\N"  # COPY's NULL
