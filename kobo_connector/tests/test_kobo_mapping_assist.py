@@ -2,7 +2,6 @@ from types import SimpleNamespace
 
 from lxml import etree
 
-from odoo import Command
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 from odoo.tools.safe_eval import safe_eval

@@ -1,5 +1,6 @@
 import importlib.util
 
+from odoo.exceptions import AccessError
 from odoo.tests import tagged
 from odoo.tools import file_path, mute_logger
 
@@ -215,7 +216,7 @@ class TestSeveralMappings(MultiCase):
         )
         Link = self.env["kobo.submission.link"].with_user(stranger)
         self.assertFalse(Link.search([]))
-        with self.assertRaises(Exception):
+        with self.assertRaises(AccessError):
             self.env["kobo.submission.link"].with_user(self.manager).create(
                 {
                     "submission_id": self._subs().id,
