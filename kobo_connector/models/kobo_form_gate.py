@@ -46,9 +46,10 @@ class KoboForm(models.Model):
     last_approval_poll = fields.Datetime(readonly=True, copy=False)
 
     def _approvals_due(self):
+        """Gated, and not polled within the interval (or a pass under way)."""
         if self.import_gate != "approved":
             return False
-        if self.approval_cursor_id or not self.last_approval_poll:  # a pass under way
+        if not self.last_approval_poll:
             return True
         interval = timedelta(minutes=self._kobo_param("poll_interval"))
         return self.last_approval_poll + interval <= fields.Datetime.now()
@@ -94,16 +95,27 @@ class KoboForm(models.Model):
         if known:
             self._add_run_counts(self.env["kobo.submission"]._import_page(self, known))
         remaining = max(count - len(results), 0) if results else 0
-        if remaining and keys:
+        if keys:
             ts, kobo_id = max(keys)
-            self.write({"approval_cursor_ts": ts, "approval_cursor_id": kobo_id})
+        if remaining and keys:
+            # a pass under way: the form stays due until it is read whole
+            self.write(
+                {
+                    "approval_cursor_ts": ts,
+                    "approval_cursor_id": kobo_id,
+                    "last_approval_poll": False,
+                }
+            )
             return len(results), remaining
-        # done: read the last minutes again next time (a late approval in the cursor's second)
-        last = max(keys)[0] if keys else ts
+        # read whole: the last minutes are read again next time (an approval may
+        # still land in the cursor's second, or come from a clock a little behind)
+        floor = int(time.time()) - REREAD_SECONDS
+        if ts > floor:
+            ts, kobo_id = max(floor, self.approval_cursor_ts), 0
         self.write(
             {
-                "approval_cursor_ts": max(min(last, int(time.time()) - REREAD_SECONDS), ts, 0),
-                "approval_cursor_id": 0,
+                "approval_cursor_ts": ts,
+                "approval_cursor_id": kobo_id,
                 "last_approval_poll": fields.Datetime.now(),
             }
         )

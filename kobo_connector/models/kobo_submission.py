@@ -362,6 +362,7 @@ class KoboSubmission(models.Model):
             self._set_outcomes(form, items, {item.id: ("error", message, False) for item in items})
             return {"errors": len(items)}
         outcomes = {}
+        every = items
         items = self._gate(form, items, outcomes)
         self._load_links(items)
         failed = {}
@@ -414,7 +415,7 @@ class KoboSubmission(models.Model):
             elif item.id in run.changed:
                 counts["updated"] += 1
         counts["errors"] = sum(1 for state, _e, _r in outcomes.values() if state == "error")
-        self._set_outcomes(form, items, outcomes, res_models)
+        self._set_outcomes(form, every, outcomes, res_models)
         self._write_links(form, items, run, outcomes)
         return counts
 
