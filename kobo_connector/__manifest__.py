@@ -31,6 +31,7 @@
         "security/kobo_media_list_security.xml",
         "data/kobo_media_list_data.xml",
         "views/kobo_media_list_views.xml",
+        "views/kobo_multi_mapping_views.xml",
     ],
     "demo": ["demo/kobo_demo.xml"],
     "assets": {

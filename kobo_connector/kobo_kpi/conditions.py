@@ -48,8 +48,8 @@ class Condition:
             if not answered or not self.values:
                 return False
             left, right = (
-                _comparable(raw, self.question_type),
-                _comparable(self.values[0], self.question_type),
+                comparable(raw, self.question_type),
+                comparable(self.values[0], self.question_type),
             )
             if left is None or right is None or type(left) is not type(right):
                 return False
@@ -96,7 +96,7 @@ def _number(value):
         return None
 
 
-def _comparable(value, qtype):
+def comparable(value, qtype):
     """A number, or a naive UTC datetime, or None."""
     if qtype in NUMERIC_TYPES or qtype == "":
         number = _number(value)

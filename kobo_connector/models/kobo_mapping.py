@@ -428,9 +428,12 @@ class KoboMappingLine(models.Model):
             if error:
                 raise ValidationError(error)
             field_type = self.env[model_name]._fields[line.field_name].type
-            if field_type == "one2many" and not line.question_path:
+            if field_type == "one2many" and not (line.question_path or line.child_ids):
                 raise ValidationError(
-                    self.env._("A one2many field is filled from a repeat group: choose it.")
+                    self.env._(
+                        "A one2many field is filled from a repeat group (choose it), or gets "
+                        "one line from the fields mapped in it."
+                    )
                 )
             if line.constant:
                 line._converter(self.env[model_name])  # raises if the constant does not convert
@@ -539,6 +542,13 @@ class _Line:
         self.constant = constant
         self.children = children
 
+    def raw(self, data):
+        """The answer; a one2many without a repeat group makes one line, of
+        the submission's own answers and constants."""
+        if self.path:
+            return data.get(self.path)
+        return [data] if self.children else None
+
 
 class _Plan:
     """A compiled mapping: turns a submission (or a repeat item) into values,
@@ -557,7 +567,7 @@ class _Plan:
     def values(self, data, lines=None):
         vals = {}
         for line in self.lines if lines is None else lines:
-            raw = data.get(line.path) if line.path else None
+            raw = line.raw(data)
             if raw in (None, "", []) and line.constant is not False:
                 value = line.constant
             else:

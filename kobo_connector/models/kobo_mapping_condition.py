@@ -4,7 +4,7 @@ the mapping applies to a submission only when all of them hold."""
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from ..kobo_kpi.conditions import NO_VALUE, Condition
+from ..kobo_kpi.conditions import NO_VALUE, Condition, comparable
 
 OPERATORS = [
     ("is", "is"),
@@ -94,10 +94,11 @@ class KoboMappingCondition(models.Model):
                         "Condition on %(question)s: give the value.", question=cond.question_path
                     )
                 )
-            if cond.operator in ("gt", "lt"):
-                probe = cond._condition()
-                if probe.holds({cond.question_path: probe.values[0]}) is None:
-                    raise ValidationError(self.env._("Compare with a number or a date."))
+            if (
+                cond.operator in ("gt", "lt")
+                and comparable(cond.value, cond.question_type or "") is None
+            ):
+                raise ValidationError(self.env._("Compare with a number or a date."))
 
     def _condition(self):
         """The pure condition this record stands for."""
@@ -144,6 +145,19 @@ class KoboMapping(models.Model):
                 if parts
                 else self.env._("always")
             )
+
+    record_count = fields.Integer(
+        string="Records", compute="_compute_record_count", help="Records this mapping made."
+    )
+
+    def _compute_record_count(self):
+        counts = dict(
+            self.env["kobo.submission.link"]._read_group(
+                [("mapping_id", "in", self.ids)], ["mapping_id"], ["__count"]
+            )
+        )
+        for mapping in self:
+            mapping.record_count = counts.get(mapping, 0)
 
     def _conditions(self):
         return [cond._condition() for cond in self.condition_ids]
