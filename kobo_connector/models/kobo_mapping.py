@@ -105,7 +105,9 @@ class KoboMapping(models.Model):
 
     def _inverse_model_id(self):
         for mapping in self:
-            mapping.model_name = _ir_name("ir.model", mapping.model_id, "model")
+            name = _ir_name("ir.model", mapping.model_id, "model")
+            if mapping.model_name != name:  # unchanged: the name given with it stays
+                mapping.model_name = name
 
     @api.depends("model_name", "match_field_name")
     def _compute_match_field_id(self):

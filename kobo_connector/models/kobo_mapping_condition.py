@@ -28,7 +28,7 @@ class KoboMappingCondition(models.Model):
     company_id = fields.Many2one(related="mapping_id.company_id", store=True)
     form_id = fields.Many2one(related="mapping_id.form_id")
     sequence = fields.Integer(default=10)
-    question_path = fields.Char(string="Question XPath", required=True)
+    question_path = fields.Char(string="Question XPath")
     question_id = fields.Many2one(
         "kobo.form.question",
         string="Question",
@@ -39,6 +39,7 @@ class KoboMappingCondition(models.Model):
         help="A question of the form, or KoBo's Submitted by / Submission time.",
     )
     question_type = fields.Char(compute="_compute_question_type")
+    has_choices = fields.Boolean(compute="_compute_question_type")
     operator = fields.Selection(OPERATORS, required=True, default="is")
     value = fields.Char(help="The answer compared with (a number or a date for greater/less).")
     choice_ids = fields.Many2many(
@@ -48,6 +49,21 @@ class KoboMappingCondition(models.Model):
         help="The question's choices, under their labels.",
     )
     description = fields.Char(compute="_compute_description")
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        return super().create([self._picked_question(vals) for vals in vals_list])
+
+    def write(self, vals):
+        return super().write(self._picked_question(vals))
+
+    def _picked_question(self, vals):
+        """The picked question's XPath set with the rest (checked with it)."""
+        if "question_id" in vals:
+            vals = dict(vals)
+            question = self.env["kobo.form.question"].browse(vals.pop("question_id") or [])
+            vals["question_path"] = question.exists().xpath or False
+        return vals
 
     @api.depends("question_path", "mapping_id.form_id")
     def _compute_question_id(self):
@@ -62,6 +78,7 @@ class KoboMappingCondition(models.Model):
     def _compute_question_type(self):
         for cond in self:
             cond.question_type = cond.question_id.type
+            cond.has_choices = bool(cond.question_id.choice_ids)
 
     def _inverse_question_id(self):
         for cond in self:
@@ -75,6 +92,8 @@ class KoboMappingCondition(models.Model):
     @api.constrains("question_path", "operator", "value", "choice_ids", "mapping_id")
     def _check_condition(self):
         for cond in self:
+            if not cond.question_path:
+                raise ValidationError(self.env._("Choose the question of each condition."))
             if cond.operator in NO_VALUE:
                 continue
             if cond.choice_ids and cond.choice_ids.question_id != cond.question_id:
