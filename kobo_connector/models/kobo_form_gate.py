@@ -19,10 +19,10 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from ..kobo_kpi.approvals import change_key, changes_query
 from .kobo_form_sync import _first_page
 from .kobo_submission import APPROVED, NOT_APPROVED
 
-TIMESTAMP = "_validation_status.timestamp"
 REREAD_SECONDS = 300  # the last minutes of status changes are read again at the next poll
 # fields only the engine writes (to join the system-field protection at merge)
 ENGINE_FIELDS = ("approval_cursor_ts", "approval_cursor_id", "last_approval_poll")
@@ -54,19 +54,6 @@ class KoboForm(models.Model):
         interval = timedelta(minutes=self._kobo_param("poll_interval"))
         return self.last_approval_poll + interval <= fields.Datetime.now()
 
-    @staticmethod
-    def _approvals_query(ts, kobo_id, limit):
-        return {
-            "query": {
-                "$or": [
-                    {TIMESTAMP: {"$gt": ts}},
-                    {TIMESTAMP: ts, "_id": {"$gt": kobo_id}},
-                ]
-            },
-            "sort": {TIMESTAMP: 1, "_id": 1},
-            "limit": limit,
-        }
-
     def _do_edits(self, client, limit):
         """On a gated form, the status changes are read first (when due)."""
         if self._approvals_due():
@@ -83,12 +70,9 @@ class KoboForm(models.Model):
         page of new ones."""
         ts, kobo_id = self.approval_cursor_ts, self.approval_cursor_id
         results, count = _first_page(
-            client, self.asset_uid, **self._approvals_query(ts, kobo_id, limit)
+            client, self.asset_uid, **changes_query(ts, kobo_id, limit)
         )
-        keys = [
-            ((r.get("_validation_status") or {}).get("timestamp"), r.get("_id")) for r in results
-        ]
-        keys = [(t, i) for t, i in keys if isinstance(t, int) and isinstance(i, int)]
+        keys = [key for key in map(change_key, results) if key]
         known = [
             r for r in results if isinstance(r.get("_id"), int) and r["_id"] <= self.sync_cursor
         ]
