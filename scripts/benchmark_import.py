@@ -82,13 +82,7 @@ def clean(env):
 def bench_e2e(env, fake, n):
     uid = fake.create_asset(xlsform=build_xlsform(SURVEY, CHOICES), name=f"Bench {n}", deploy=True)
     fake.add_submissions(uid, answers(n))
-    server = env["kobo.server"].search([("url", "=", fake.url)]) or env["kobo.server"].create(
-        {"name": "Bench", "url": fake.url, "token": fake.token}
-    )
-    server.action_test_connection()
-    server.action_fetch_forms()
-    form = env["kobo.form"].search([("asset_uid", "=", uid)])
-    env["kobo.form"].search([("id", "!=", form.id)]).write({"active": False})
+    form = fetched_form(env, fake, uid)
     env["kobo.mapping"].create(
         {
             "form_id": form.id,
@@ -130,6 +124,59 @@ def bench_e2e(env, fake, n):
     form.active = False
     env.cr.commit()
     return elapsed, len(fake.requests), memory, longest
+
+
+def fetched_form(env, fake, uid):
+    """The form ``uid`` fetched from the fake by the bench server, alone active."""
+    server = env["kobo.server"].search([("url", "=", fake.url)]) or env["kobo.server"].create(
+        {"name": "Bench", "url": fake.url, "token": fake.token}
+    )
+    server.action_test_connection()
+    server.action_fetch_forms()
+    form = env["kobo.form"].search([("asset_uid", "=", uid)])
+    env["kobo.form"].search([("id", "!=", form.id)]).write({"active": False})
+    return form
+
+
+def import_all(env, form, n):
+    """(seconds, RssPeak) of the scheduled action importing the form's n
+    submissions, called again while work remains; the form then set aside."""
+    with RssPeak() as memory:
+        start = time.perf_counter()
+        remaining = 1
+        while remaining:
+            _done, remaining = env["kobo.form"]._cron_import(limit=1000)
+        elapsed = time.perf_counter() - start
+    imported = env["kobo.submission"].search_count(
+        [("form_id", "=", form.id), ("state", "=", "imported")]
+    )
+    assert imported == n, f"imported {imported} of {n}"
+    form.active = False
+    env.cr.commit()
+    return elapsed, memory
+
+
+def items_line(env, mapping):
+    """The *items* repeat into a picking's moves (product, quantity)."""
+    field = env["ir.model.fields"]._get
+    children = [("items/product", "product_id"), ("items/quantity", "product_uom_qty")]
+    return Command.create(
+        {
+            "mapping_id": mapping.id,
+            "question_path": "items",
+            "field_id": field("stock.picking", "move_ids").id,
+            "child_ids": [
+                Command.create(
+                    {
+                        "mapping_id": mapping.id,
+                        "question_path": q,
+                        "field_id": field("stock.move", f).id,
+                    }
+                )
+                for q, f in children
+            ],
+        }
+    )
 
 
 class RssPeak:
@@ -228,13 +275,7 @@ def clean_pickings(env):
 def bench_pickings_e2e(env, fake, n):
     uid = fake.create_asset(xlsform=seed_xlsform("distribution"), name=f"Pickings {n}", deploy=True)
     fake.add_submissions(uid, distribution_answers(n))
-    server = env["kobo.server"].search([("url", "=", fake.url)]) or env["kobo.server"].create(
-        {"name": "Bench", "url": fake.url, "token": fake.token}
-    )
-    server.action_test_connection()
-    server.action_fetch_forms()
-    form = env["kobo.form"].search([("asset_uid", "=", uid)])
-    env["kobo.form"].search([("id", "!=", form.id)]).write({"active": False})
+    form = fetched_form(env, fake, uid)
     field = env["ir.model.fields"]._get
     mapping = env["kobo.mapping"].create(
         {
@@ -250,46 +291,24 @@ def bench_pickings_e2e(env, fake, n):
             ],
         }
     )
-    mapping.line_ids = [
-        (
-            0,
-            0,
-            {
-                "mapping_id": mapping.id,
-                "question_path": "items",
-                "field_id": field("stock.picking", "move_ids").id,
-                "child_ids": [
-                    (
-                        0,
-                        0,
-                        {
-                            "mapping_id": mapping.id,
-                            "question_path": q,
-                            "field_id": field("stock.move", f).id,
-                        },
-                    )
-                    for q, f in [
-                        ("items/product", "product_id"),
-                        ("items/quantity", "product_uom_qty"),
-                    ]
-                ],
-            },
-        )
-    ]
+    mapping.line_ids = [items_line(env, mapping)]
     mapping.enabled = True
     env.cr.commit()
-    start = time.perf_counter()
-    remaining = 1
-    while remaining:
-        _done, remaining = env["kobo.form"]._cron_import(limit=1000)
-    elapsed = time.perf_counter() - start
-    imported = env["kobo.submission"].search_count(
-        [("form_id", "=", form.id), ("state", "=", "imported")]
-    )
-    assert imported == n, f"imported {imported} of {n}"
-    form.active = False
-    env.cr.commit()
-    return elapsed
+    return import_all(env, form, n)[0]
+
+
+def moves(products, items):
+    """The final values of a picking's moves (what batched create() gets)."""
+    return [
+        Command.create(
+            {
+                "product_id": products[item["items/product"]].id,
+                "product_uom_qty": float(item["items/quantity"]),
+                "name": products[item["items/product"]].display_name,
+            }
+        )
+        for item in items
+    ]
 
 
 def bench_pickings_create(env, n):
@@ -299,16 +318,7 @@ def bench_pickings_create(env, n):
             "picking_type_id": warehouse.out_type_id.id,
             "scheduled_date": a["distribution_date"],
             "origin": a["beneficiary"],
-            "move_ids": [
-                Command.create(
-                    {
-                        "product_id": products[item["items/product"]].id,
-                        "product_uom_qty": float(item["items/quantity"]),
-                        "name": products[item["items/product"]].display_name,
-                    }
-                )
-                for item in a["items"]
-            ],
+            "move_ids": moves(products, a["items"]),
         }
         for a in distribution_answers(n)
     ]
@@ -383,13 +393,7 @@ def bench_two_e2e(env, fake, n):
         xlsform=build_xlsform(TWO_SURVEY, TWO_CHOICES), name=f"Two {n}", deploy=True
     )
     fake.add_submissions(uid, two_answers(n))
-    server = env["kobo.server"].search([("url", "=", fake.url)]) or env["kobo.server"].create(
-        {"name": "Bench", "url": fake.url, "token": fake.token}
-    )
-    server.action_test_connection()
-    server.action_fetch_forms()
-    form = env["kobo.form"].search([("asset_uid", "=", uid)])
-    env["kobo.form"].search([("id", "!=", form.id)]).write({"active": False})
+    form = fetched_form(env, fake, uid)
     field = env["ir.model.fields"]._get
     contact = env["kobo.mapping"].create(
         {
@@ -428,47 +432,11 @@ def bench_two_e2e(env, fake, n):
             ],
         }
     )
-    picking.line_ids = [
-        (
-            0,
-            0,
-            {
-                "mapping_id": picking.id,
-                "question_path": "items",
-                "field_id": field("stock.picking", "move_ids").id,
-                "child_ids": [
-                    (
-                        0,
-                        0,
-                        {
-                            "mapping_id": picking.id,
-                            "question_path": q,
-                            "field_id": field("stock.move", f).id,
-                        },
-                    )
-                    for q, f in [
-                        ("items/product", "product_id"),
-                        ("items/quantity", "product_uom_qty"),
-                    ]
-                ],
-            },
-        )
-    ]
+    picking.line_ids = [items_line(env, picking)]
     (contact | picking).write({"enabled": True})
     env.cr.commit()
     fake.reset_requests()
-    with RssPeak() as memory:
-        start = time.perf_counter()
-        remaining = 1
-        while remaining:
-            _done, remaining = env["kobo.form"]._cron_import(limit=1000)
-        elapsed = time.perf_counter() - start
-    imported = env["kobo.submission"].search_count(
-        [("form_id", "=", form.id), ("state", "=", "imported")]
-    )
-    assert imported == n, f"imported {imported} of {n}"
-    form.active = False
-    env.cr.commit()
+    elapsed, memory = import_all(env, form, n)
     return elapsed, len(fake.requests), memory
 
 
@@ -494,16 +462,7 @@ def bench_two_create(env, n):
                     "picking_type_id": warehouse.out_type_id.id,
                     "partner_id": partner.id,
                     "origin": a["name"],
-                    "move_ids": [
-                        Command.create(
-                            {
-                                "product_id": products[item["items/product"]].id,
-                                "product_uom_qty": float(item["items/quantity"]),
-                                "name": products[item["items/product"]].display_name,
-                            }
-                        )
-                        for item in a["items"]
-                    ],
+                    "move_ids": moves(products, a["items"]),
                 }
                 for partner, a in zip(partners, data[i : i + 1000], strict=True)
                 if a["kit"] == "yes"
