@@ -62,8 +62,10 @@ class Condition:
         same = answered and bool(self.values) and _same(raw, self.values[0], self.question_type)
         return same if op == "is" else not same
 
-    def describe(self, negate=False):
-        words = OPERATORS[self.operator][1 if negate else 0]
+    def describe(self, negate=False, words=None):
+        """In words; ``words``: the operators' words in the reader's language
+        (as ``OPERATORS``)."""
+        words = (words or OPERATORS)[self.operator][1 if negate else 0]
         subject = self.question_label or self.path
         if self.operator in NO_VALUE:
             return f"{subject} {words}"

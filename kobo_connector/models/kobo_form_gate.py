@@ -69,9 +69,7 @@ class KoboForm(models.Model):
         ones imported); those above the sync cursor are left to the next
         page of new ones."""
         ts, kobo_id = self.approval_cursor_ts, self.approval_cursor_id
-        results, count = _first_page(
-            client, self.asset_uid, **changes_query(ts, kobo_id, limit)
-        )
+        results, count = _first_page(client, self.asset_uid, **changes_query(ts, kobo_id, limit))
         keys = [key for key in map(change_key, results) if key]
         known = [
             r for r in results if isinstance(r.get("_id"), int) and r["_id"] <= self.sync_cursor

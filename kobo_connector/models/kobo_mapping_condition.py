@@ -19,6 +19,21 @@ OPERATORS = [
 CHOICE_OPERATORS = ("in", "contains")
 
 
+def condition_words(env):
+    """The operators' words (holds, does not hold) in the user's language."""
+    _ = env._
+    return {
+        "is": (_("is"), _("is not")),
+        "is_not": (_("is not"), _("is")),
+        "in": (_("is one of"), _("is none of")),
+        "contains": (_("contains"), _("does not contain")),
+        "set": (_("is answered"), _("is not answered")),
+        "not_set": (_("is not answered"), _("is answered")),
+        "gt": (_("is greater than"), _("is not greater than")),
+        "lt": (_("is less than"), _("is not less than")),
+    }
+
+
 class KoboMappingCondition(models.Model):
     _name = "kobo.mapping.condition"
     _description = "KoBo Mapping Condition"
@@ -87,7 +102,8 @@ class KoboMappingCondition(models.Model):
     @api.depends("question_path", "operator", "value", "choice_ids")
     def _compute_description(self):
         for cond in self:
-            cond.description = cond._condition().describe() if cond.question_path else ""
+            words = condition_words(self.env)
+            cond.description = cond._condition().describe(words=words) if cond.question_path else ""
 
     @api.constrains("question_path", "operator", "value", "choice_ids", "mapping_id")
     def _check_condition(self):

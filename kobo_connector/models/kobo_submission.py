@@ -10,6 +10,7 @@ from odoo.exceptions import UserError
 
 from ..kobo_kpi.conditions import failing as conditions_failing
 from ..kobo_kpi.submission import ConversionError, Lines, Lookup, SubmissionRef
+from .kobo_mapping_condition import condition_words
 from .kobo_submission_link import _record_names
 
 _logger = logging.getLogger(__name__)
@@ -462,6 +463,7 @@ class KoboSubmission(models.Model):
         """Apply each plan, in order, to the items (no rollback here):
         a ``_Run`` of what was made, what failed and why, what was skipped."""
         run = _Run()
+        words = condition_words(self.env)
         for mapping, plan in plans:
             this = self.with_context(kobo_mapping_id=mapping.id)
             Model = plan.env[plan.model].with_context(**IMPORT_CONTEXT)
@@ -481,11 +483,11 @@ class KoboSubmission(models.Model):
                                 "%(mapping)s no longer applies (%(why)s): the record it made "
                                 "earlier is left as it is.",
                                 mapping=mapping.name,
-                                why=failing.describe(negate=True),
+                                why=failing.describe(negate=True, words=words),
                             )
                         )
                     else:
-                        run.skipped[item.id].append(failing.describe(negate=True))
+                        run.skipped[item.id].append(failing.describe(negate=True, words=words))
                     continue
                 if link and item.state == "imported" and mapping.edit_policy == "ignore":
                     run.made[item.id, mapping.id] = link

@@ -10,6 +10,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from ..kobo_kpi.conditions import failing as conditions_failing
 from ..kobo_kpi.errors import KoboError
 from ..kobo_kpi.submission import ConversionError, Lines, Lookup
+from ..models.kobo_mapping_condition import condition_words
 
 _logger = logging.getLogger(__name__)
 
@@ -238,7 +239,10 @@ class KoboMapping(models.Model):
             if failing:
                 html += Markup(
                     '<div class="alert alert-secondary o_kobo_preview_skip">%s</div>'
-                ) % _("Does not apply: %(why)s.", why=failing.describe(negate=True))
+                ) % _(
+                    "Does not apply: %(why)s.",
+                    why=failing.describe(negate=True, words=condition_words(self.env)),
+                )
                 continue
             applied.append(mapping.id)
             html += Markup('<p class="text-success o_kobo_preview_applies">%s</p>') % _(
