@@ -26,6 +26,7 @@ from conformance_support import (
     wait_for,
 )
 from kobo_kpi import errors
+from kobo_kpi.approvals import change_key, changes_query
 from kobo_kpi.client import KpiClient
 from kobo_kpi.fake import build_xlsform
 from kobo_kpi.xlsform_check import check_xlsform
@@ -666,6 +667,36 @@ def test_validation_statuses_in_bulk(kobo):
     assert client.get_validation_status(uid, sids[2]) == {}
     client.set_validation_statuses(uid, sids[:1], "")  # clears
     assert client.get_validation_status(uid, sids[0]) == {}
+
+
+def test_status_changes_paged_with_a_tie_break(kobo):
+    """The approval gate's query: status changes keyset-paged on (timestamp,
+    _id), a bulk change stamped with one second read whole; a cleared status
+    matches nothing."""
+    client = kobo.client
+    uid, _asset, _ids = deployed_form(kobo, "Conformance approvals", n=5)
+    sids = sorted(s["_id"] for s in client.iter_submissions(uid))
+    client.set_validation_statuses(uid, sids[:4], "validation_status_approved")
+    client.set_validation_statuses(uid, sids[4:], "validation_status_not_approved")
+    stamps = {s["_id"]: s["_validation_status"] for s in client.iter_submissions(uid)}
+    assert all(isinstance(stamps[sid]["timestamp"], int) for sid in sids)
+    seen, cursor, requests = [], (0, 0), 0
+    while True:
+        page = next(client.iter_submission_pages(uid, **changes_query(*cursor, 2)))
+        results, _count, _nxt = page
+        requests += 1
+        seen += [s["_id"] for s in results]
+        if not results:
+            break
+        cursor = max(change_key(s) for s in results)
+        if len(results) < 2:
+            break
+    expected = sorted(sids, key=lambda sid: (stamps[sid]["timestamp"], sid))
+    assert seen == expected
+    assert requests <= 4
+    client.set_validation_statuses(uid, sids[:1], "")  # cleared: {}
+    after = [s["_id"] for s in client.iter_submissions(uid, **changes_query(0, 0, 30))]
+    assert sids[0] not in after and sorted(after) == sids[1:]
 
 
 # ------------------------------------------------------------------ form life cycle

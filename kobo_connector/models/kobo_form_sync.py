@@ -116,11 +116,13 @@ class KoboForm(models.Model):
 
     mapping_ids = fields.One2many("kobo.mapping", "form_id", string="Mappings")
     mapping_id = fields.Many2one(
-        "kobo.mapping", string="Enabled Mapping", compute="_compute_mapping_id"
+        "kobo.mapping", string="First Enabled Mapping", compute="_compute_mapping_id"
     )
     submission_ids = fields.One2many("kobo.submission", "form_id", string="Submissions")
     imported_count = fields.Integer(compute="_compute_submission_counts")
     error_count = fields.Integer(compute="_compute_submission_counts")
+    skipped_count = fields.Integer(compute="_compute_submission_counts")
+    waiting_count = fields.Integer(compute="_compute_submission_counts")
     sync_cursor = fields.Integer(
         readonly=True,
         copy=False,
@@ -160,10 +162,19 @@ class KoboForm(models.Model):
         readonly=True, copy=False, help="A reconciliation that failed resumes then."
     )
 
-    @api.depends("mapping_ids.enabled")
+    @api.depends("mapping_ids.enabled", "mapping_ids.sequence")
     def _compute_mapping_id(self):
         for form in self:
-            form.mapping_id = form.mapping_ids.filtered("enabled")[:1]
+            form.mapping_id = form._enabled_mappings()[:1]
+
+    def _enabled_mappings(self):
+        """The enabled mappings, in the order they apply."""
+        self.ensure_one()
+        return self.mapping_ids.filtered("enabled").sorted(lambda m: (m.sequence, m.id))
+
+    def _compile_mappings(self):
+        """[(mapping, plan)] of the enabled mappings, in order."""
+        return [(mapping, mapping._compile()) for mapping in self._enabled_mappings()]
 
     def _compute_submission_counts(self):
         counts = {
@@ -175,6 +186,8 @@ class KoboForm(models.Model):
         for form in self:
             form.imported_count = counts.get((form, "imported"), 0)
             form.error_count = counts.get((form, "error"), 0)
+            form.skipped_count = counts.get((form, "skipped"), 0)
+            form.waiting_count = counts.get((form, "waiting"), 0)
 
     def _open_submissions(self, domain):
         self.ensure_one()
@@ -190,6 +203,12 @@ class KoboForm(models.Model):
 
     def action_open_errors(self):
         return self._open_submissions([("state", "=", "error")])
+
+    def action_open_skipped(self):
+        return self._open_submissions([("state", "=", "skipped")])
+
+    def action_open_waiting(self):
+        return self._open_submissions([("state", "=", "waiting")])
 
     # ------------------------------------------------------------------
     # "Sync from KoBo": record the request, wake the cron
@@ -741,14 +760,20 @@ class KoboForm(models.Model):
             limit=limit,
         )
         on_kobo = {r["_id"]: r.get("_uuid") for r in results}
+        kobo_statuses = {
+            r["_id"]: (r.get("_validation_status") or {}).get("uid") or "" for r in results
+        }
         top = max(on_kobo) if count > len(results) and on_kobo else None  # None: to the end
         self.env.flush_all()
         self.env.cr.execute(
-            "SELECT kobo_id, uuid, state FROM kobo_submission WHERE form_id = %s "
-            "AND kobo_id > %s AND (%s::int IS NULL OR kobo_id <= %s) ORDER BY kobo_id LIMIT %s",
+            "SELECT kobo_id, uuid, state, validation_status FROM kobo_submission "
+            "WHERE form_id = %s AND kobo_id > %s AND (%s::int IS NULL OR kobo_id <= %s) "
+            "ORDER BY kobo_id LIMIT %s",
             (self.id, cursor, top, top, limit + 1),
         )
         rows = self.env.cr.fetchall()
+        statuses = {row[0]: row[3] for row in rows}
+        rows = [row[:3] for row in rows]
         if len(rows) > limit:  # more stored than a step compares: stop at the limit-th
             rows = rows[:limit]
             top = rows[-1][0] if top is None else min(top, rows[-1][0])
@@ -777,6 +802,9 @@ class KoboForm(models.Model):
             if k in on_kobo and state != "ignored" and (on_kobo[k] != uuid or state == "deleted")
         ]
         missing = [k for k in on_kobo if k not in stored and k <= self.sync_cursor]
+        # a gated form: statuses KoBo changed, also cleared ones (the approvals poll misses those)
+        news = self._reconcile_news({k: statuses[k] for k in stored}, kobo_statuses)
+        changed += [k for k in news if k not in changed]
         counts = dict(self._pull_ids(client, sorted(changed + missing)), deleted=len(gone))
         totals = dict(self.reconcile_counts or {})
         for key, value in counts.items():

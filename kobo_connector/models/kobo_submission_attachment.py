@@ -154,7 +154,12 @@ class KoboSubmission(models.Model):
         ``limit`` submissions; tell the cron what remains."""
         Form = self.env["kobo.form"]
         for form in Form.search(
-            [("validation_writeback", "=", True), ("gone_from_kobo", "=", False)]
+            [
+                ("validation_writeback", "=", True),
+                ("gone_from_kobo", "=", False),
+                # gated forms: the reviewers on KoBo decide the status
+                ("import_gate", "=", "all"),
+            ]
         ):
             try:
                 with form.server_id._get_client() as client, self.env.cr.savepoint():
@@ -234,6 +239,19 @@ class KoboSubmission(models.Model):
         except (TypeError, ValueError):
             return DEFAULT_MAX_MB * 1024 * 1024
 
+    def _file_owners(self):
+        """{file question: the record of the mapping that maps it}: a file
+        goes to the record whose mapping names its question (the main record
+        otherwise)."""
+        owners = {}
+        for link in self.link_ids.sorted(lambda link: (link.sequence, link.id)):
+            # sudo: the lines of the mappings that made this submission's records, read to route
+            for line in link.mapping_id.sudo().line_ids:
+                record = self.env[link.res_model].browse(link.res_id).exists()
+                if line.question_path and record:
+                    owners.setdefault(line.question_path, record)
+        return owners
+
     def _fetch_files(self, client, max_bytes):
         """Download the files of this submission that Odoo does not have yet,
         onto the record it produced; drop those an edit replaced."""
@@ -257,6 +275,7 @@ class KoboSubmission(models.Model):
         replaced.attachment_id.sudo().unlink()  # sudo: our own files, on a record the import wrote
         replaced.unlink()
         questions = {q.xpath: q.id for q in form.question_ids}
+        owners = self._file_owners()
         Attachment = form._import_env()["ir.attachment"]
         for att in live:
             uid = str(att.get("uid") or att.get("id"))
@@ -283,8 +302,8 @@ class KoboSubmission(models.Model):
                             "name": name,
                             "raw": tmp.read(),
                             "mimetype": att.get("mimetype") or ctype,
-                            "res_model": record._name,
-                            "res_id": record.id,
+                            "res_model": owners.get(xpath, record)._name,
+                            "res_id": owners.get(xpath, record).id,
                             "description": self.env._(
                                 "KoBo %(form)s #%(id)s, question %(question)s",
                                 form=form.name,

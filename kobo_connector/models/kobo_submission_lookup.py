@@ -5,7 +5,7 @@ import base64
 import io
 from collections import defaultdict
 
-from odoo import Command, api, models
+from odoo import Command, models
 
 from ..kobo_kpi.errors import KoboError
 from ..kobo_kpi.submission import FileRef, Lines, Lookup, SubmissionRef
@@ -18,11 +18,6 @@ NEVER_CREATED = ("res.users", "res.groups", "res.company")
 
 class KoboSubmission(models.Model):
     _inherit = "kobo.submission"
-
-    @api.model
-    def _process_items(self, form, items, plan=None):
-        this = self.with_context(kobo_mapping_id=form.mapping_id.id)
-        return super(KoboSubmission, this)._process_items(form, items, plan=plan)
 
     def _resolve_relations(self, plan, todo, outcomes):
         todo = self._kobo_download_files(todo, outcomes)

@@ -2,7 +2,6 @@ from types import SimpleNamespace
 
 from lxml import etree
 
-from odoo import Command
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 from odoo.tools.safe_eval import safe_eval
@@ -262,26 +261,3 @@ class TestMappingAssist(ImportCase):
         self.assertEqual(set(offered.mapped("model")), {"res.partner"})
         self.assertIn("name", offered.mapped("name"))
         self.assertNotIn("color", offered.mapped("name"), "text is no number")
-
-    def test_switch_the_enabled_mapping_in_one_save(self):
-        """The form's Mappings tab saved with one mapping switched off and
-        another on: one enabled mapping per form, whatever the write order."""
-        other = self.env["kobo.mapping"].create(
-            {
-                "form_id": self.form.id,
-                "model_name": "res.partner",
-                "line_ids": [self._line("name", "name")],
-            }
-        )
-        for _round in range(3):
-            on, off = (other, self.mapping) if self.mapping.enabled else (self.mapping, other)
-            self.form.write(
-                {
-                    "mapping_ids": [
-                        Command.update(off.id, {"enabled": False}),
-                        Command.update(on.id, {"enabled": True}),
-                    ]
-                }
-            )
-            self.env.flush_all()
-            self.assertEqual(self.form.mapping_id, on)
