@@ -79,6 +79,9 @@ def clean(env):
 def bench_e2e(env, fake, n):
     uid = fake.create_asset(xlsform=build_xlsform(SURVEY, CHOICES), name=f"Bench {n}", deploy=True)
     fake.add_submissions(uid, answers(n))
+    env["ir.config_parameter"].set_param(
+        "kobo_connector.allow_private_urls", "1"
+    )  # the fake: 127.0.0.1
     server = env["kobo.server"].search([("url", "=", fake.url)]) or env["kobo.server"].create(
         {"name": "Bench", "url": fake.url, "token": fake.token}
     )
@@ -225,6 +228,9 @@ def clean_pickings(env):
 def bench_pickings_e2e(env, fake, n):
     uid = fake.create_asset(xlsform=seed_xlsform("distribution"), name=f"Pickings {n}", deploy=True)
     fake.add_submissions(uid, distribution_answers(n))
+    env["ir.config_parameter"].set_param(
+        "kobo_connector.allow_private_urls", "1"
+    )  # the fake: 127.0.0.1
     server = env["kobo.server"].search([("url", "=", fake.url)]) or env["kobo.server"].create(
         {"name": "Bench", "url": fake.url, "token": fake.token}
     )

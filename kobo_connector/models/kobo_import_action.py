@@ -104,8 +104,11 @@ class KoboSubmission(models.Model):
         string="After-Import Action",
         readonly=True,
         copy=False,
+        kobo_system=True,
     )
-    action_error = fields.Text(string="After-Import Action Error", readonly=True, copy=False)
+    action_error = fields.Text(
+        string="After-Import Action Error", readonly=True, copy=False, kobo_system=True
+    )
 
     def init(self):
         res = super().init()

@@ -21,11 +21,14 @@ class KoboMapping(models.Model):
 
     _name = "kobo.mapping"
     _description = "KoBo Mapping"
+    _inherit = ["kobo.system.mixin"]
     _order = "form_id, id"
 
     name = fields.Char(compute="_compute_name", store=True, readonly=False)
-    form_id = fields.Many2one("kobo.form", required=True, ondelete="cascade", index=True)
-    company_id = fields.Many2one(related="form_id.company_id", store=True)
+    form_id = fields.Many2one(
+        "kobo.form", required=True, ondelete="cascade", index=True, kobo_system="create"
+    )
+    company_id = fields.Many2one(related="form_id.company_id", store=True, kobo_system=True)
     model_name = fields.Char(
         string="Model Name", index=True, help="The target model, e.g. res.partner."
     )
@@ -40,7 +43,7 @@ class KoboMapping(models.Model):
     enabled = fields.Boolean(
         copy=False, help="Submissions are imported only through an enabled mapping (one per form)."
     )
-    disabled_reason = fields.Char(readonly=True, copy=False)
+    disabled_reason = fields.Char(readonly=True, copy=False, kobo_system=True)
     line_ids = fields.One2many(
         "kobo.mapping.line",
         "mapping_id",
@@ -304,22 +307,26 @@ def _target_field(env, model_name, field_name):
 class KoboMappingLine(models.Model):
     _name = "kobo.mapping.line"
     _description = "KoBo Mapping Line"
+    _inherit = ["kobo.system.mixin"]
     _order = "sequence, id"
 
-    mapping_id = fields.Many2one("kobo.mapping", required=True, ondelete="cascade", index=True)
+    mapping_id = fields.Many2one(
+        "kobo.mapping", required=True, ondelete="cascade", index=True, kobo_system="create"
+    )
     parent_id = fields.Many2one(
         "kobo.mapping.line",
         string="Repeat Line",
         ondelete="cascade",
         index=True,
         help="For lines of a repeat group: the line mapping the repeat to a one2many field.",
+        kobo_system="create",
     )
     child_ids = fields.One2many("kobo.mapping.line", "parent_id", string="Line Fields", copy=True)
     sequence = fields.Integer(default=10)
     question_path = fields.Char(
         string="Question XPath", help="XPath of the question; empty for a constant."
     )
-    form_id = fields.Many2one(related="mapping_id.form_id")
+    form_id = fields.Many2one(related="mapping_id.form_id", kobo_system="create")
     question_id = fields.Many2one(
         "kobo.form.question",
         string="KoBo Question",

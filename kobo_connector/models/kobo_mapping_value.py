@@ -32,9 +32,12 @@ SELECT_TYPES = (
 class KoboMappingValue(models.Model):
     _name = "kobo.mapping.value"
     _description = "KoBo Value Map Entry"
+    _inherit = ["kobo.system.mixin"]
     _order = "line_id, sequence, id"
 
-    line_id = fields.Many2one("kobo.mapping.line", required=True, ondelete="cascade", index=True)
+    line_id = fields.Many2one(
+        "kobo.mapping.line", required=True, ondelete="cascade", index=True, kobo_system="create"
+    )
     sequence = fields.Integer()
     choice = fields.Char(
         string="KoBo Choice", required=True, help="The choice's name in submissions."

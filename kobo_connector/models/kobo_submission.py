@@ -48,27 +48,36 @@ class KoboSubmission(models.Model):
 
     _name = "kobo.submission"
     _description = "KoBo Submission"
+    _inherit = ["kobo.system.mixin"]
     _order = "state_rank, submission_time desc, id desc"
     _rec_name = "kobo_id"
 
     form_id = fields.Many2one(
-        "kobo.form", required=True, readonly=True, ondelete="restrict", index=True
+        "kobo.form", required=True, readonly=True, ondelete="restrict", index=True, kobo_system=True
     )
-    company_id = fields.Many2one(related="form_id.company_id", store=True)
-    kobo_id = fields.Integer(string="KoBo ID", required=True, readonly=True, aggregator=None)
-    uuid = fields.Char(string="UUID", readonly=True, help="Current _uuid: changes on every edit.")
-    root_uuid = fields.Char(string="Root UUID", readonly=True, index=True)
-    submission_time = fields.Datetime(readonly=True)
-    submitted_by = fields.Char(readonly=True)
-    form_version = fields.Char(readonly=True)
-    validation_status = fields.Char(readonly=True)
-    payload = fields.Json(readonly=True, prefetch=False)
+    company_id = fields.Many2one(related="form_id.company_id", store=True, kobo_system=True)
+    kobo_id = fields.Integer(
+        string="KoBo ID", required=True, readonly=True, aggregator=None, kobo_system=True
+    )
+    uuid = fields.Char(
+        string="UUID", readonly=True, help="Current _uuid: changes on every edit.", kobo_system=True
+    )
+    root_uuid = fields.Char(string="Root UUID", readonly=True, index=True, kobo_system=True)
+    submission_time = fields.Datetime(readonly=True, kobo_system=True)
+    submitted_by = fields.Char(readonly=True, kobo_system=True)
+    form_version = fields.Char(readonly=True, kobo_system=True)
+    validation_status = fields.Char(readonly=True, kobo_system=True)
+    payload = fields.Json(readonly=True, prefetch=False, kobo_system=True)
     payload_text = fields.Text(string="Raw Submission", compute="_compute_payload_text")
-    state = fields.Selection(STATES, default="pending", required=True, readonly=True)
-    state_rank = fields.Integer(readonly=True, default=STATE_RANK["pending"])
-    error_message = fields.Text(readonly=True)
-    res_model = fields.Char(string="Record Model", readonly=True)
-    res_id = fields.Many2oneReference(string="Record ID", model_field="res_model", readonly=True)
+    state = fields.Selection(
+        STATES, default="pending", required=True, readonly=True, kobo_system=True
+    )
+    state_rank = fields.Integer(readonly=True, default=STATE_RANK["pending"], kobo_system=True)
+    error_message = fields.Text(readonly=True, kobo_system=True)
+    res_model = fields.Char(string="Record Model", readonly=True, kobo_system=True)
+    res_id = fields.Many2oneReference(
+        string="Record ID", model_field="res_model", readonly=True, kobo_system=True
+    )
     record_name = fields.Char(string="Record", compute="_compute_record_name")
     import_lines = fields.Json(
         readonly=True,
@@ -76,6 +85,7 @@ class KoboSubmission(models.Model):
         copy=False,
         help="{one2many field: [line ids]}: the lines the import made, which a KoBo edit "
         "replaces (lines added in Odoo stay).",
+        kobo_system=True,
     )
 
     _sql_constraints = [
@@ -133,8 +143,10 @@ class KoboSubmission(models.Model):
 
     def action_reprocess(self):
         """Map the selected submissions again (after the mapping was fixed)."""
-        self.env["kobo.form"].check_access("write")
-        todo = self.filtered(lambda s: s.state in ("error", "pending", "skipped", "ignored"))
+        self.form_id.check_access("write")
+        # sudo: submissions are the engine's (no user writes them); the caller may write
+        # their forms (checked above); the records are written as the import user
+        todo = self.sudo().filtered(lambda s: s.state in ("error", "pending", "skipped", "ignored"))
         for form in todo.form_id:
             if not form._try_lock():  # the form's sync lock: never map alongside a sync
                 raise UserError(
@@ -158,8 +170,9 @@ class KoboSubmission(models.Model):
     def action_ignore(self):
         """Keep the selected submissions out of the import: reconcile and
         edits leave them alone (Reprocess takes them back)."""
-        self.env["kobo.form"].check_access("write")
-        todo = self.filtered(lambda s: s.state != "deleted")
+        self.form_id.check_access("write")
+        # sudo: the outcome is the engine's to write; the caller may write the forms (checked)
+        todo = self.sudo().filtered(lambda s: s.state != "deleted")
         todo._update_outcomes({sub.id: ("ignored", False, False) for sub in todo})
         return True
 

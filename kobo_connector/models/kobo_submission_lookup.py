@@ -86,7 +86,8 @@ class KoboSubmission(models.Model):
             if not clients:
                 mapping = self.env["kobo.mapping"].browse(self.env.context.get("kobo_mapping_id"))
                 clients.append(mapping.form_id.server_id._get_client())
-            return clients[0]
+                clients.append(mapping.form_id.asset_uid)
+            return clients[0], clients[1]
 
         kept = []
         try:
@@ -96,7 +97,7 @@ class KoboSubmission(models.Model):
                 except _Missing as exc:
                     outcomes[sub.id] = ("error", exc.args[0], False)
         finally:
-            for client in clients:
+            for client in clients[:1]:
                 client.close()
         return kept
 
@@ -104,10 +105,9 @@ class KoboSubmission(models.Model):
         result = {}
         for name, value in vals.items():
             if isinstance(value, FileRef):
-                att = SubmissionRef.from_json(payload).find_attachment(
-                    value.filename, value.question_path
-                )
-                if att is None or not att.download_url:
+                ref = SubmissionRef.from_json(payload)
+                att = ref.find_attachment(value.filename, value.question_path)
+                if att is None or not att.uid:
                     raise _Missing(
                         self.env._(
                             'Question "%(question)s": the file %(file)s is not among the '
@@ -118,8 +118,9 @@ class KoboSubmission(models.Model):
                     )
                 buffer = io.BytesIO()
                 try:
-                    get_client().download_attachment(
-                        att.download_url, buffer, max_bytes=MAX_FILE_BYTES
+                    client, form_uid = get_client()
+                    client.download_attachment(
+                        form_uid, ref.kobo_id, att.uid, buffer, max_bytes=MAX_FILE_BYTES
                     )
                 except KoboError as exc:
                     raise _Missing(
