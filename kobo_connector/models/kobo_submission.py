@@ -9,6 +9,7 @@ from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 
 from ..kobo_kpi.submission import ConversionError, Lines, Lookup, SubmissionRef
+from .kobo_mapping_value import like_escaped
 
 _logger = logging.getLogger(__name__)
 
@@ -502,7 +503,9 @@ class KoboSubmission(models.Model):
             for candidate in (name, aliases.get(name)):
                 if record_id or not candidate:
                     break
-                record_id = Model.search([(field_name, "=ilike", candidate)], limit=1).id
+                record_id = Model.search(
+                    [(field_name, "=ilike", like_escaped(candidate))], limit=1
+                ).id
             result[name] = record_id or None
         return result
 

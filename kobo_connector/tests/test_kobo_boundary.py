@@ -5,6 +5,7 @@ KoBo User of B, a hostile KoBo listing a loopback ``download_url``) over
 RPC where a user would."""
 
 from odoo import Command
+from odoo.exceptions import ValidationError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
@@ -314,3 +315,40 @@ class TestSecretsMasked(RpcCase):
         self.assertEqual(
             masked_url("https://bob:pw@hooks.example.org/in"), "https://hooks.example.org/in"
         )
+
+
+@tagged("post_install", "-at_install")
+class TestIdsThroughTheImportUser(RpcCase):
+    def test_value_map_to_another_companys_record_refused(self):
+        company_b = self.env["res.company"].create({"name": "NGO B"})
+        theirs = self.env["res.partner"].create(
+            {"name": "B's supplier", "company_id": company_b.id}
+        )
+        mapping = self.env["kobo.mapping"].create(
+            {
+                "form_id": self.form.id,
+                "model_name": "res.partner",
+                "line_ids": [
+                    Command.create(
+                        {
+                            "question_path": "who",
+                            "field_id": self.env["ir.model.fields"]
+                            ._get("res.partner", "parent_id")
+                            .id,
+                        }
+                    ),
+                ],
+            }
+        )
+        self.env["kobo.mapping.value"].create(
+            {"line_id": mapping.line_ids.id, "choice": "boss", "res_id": theirs.id}
+        )
+        with self.assertRaisesRegex(ValidationError, "cannot see"):
+            mapping._compile()
+
+    def test_by_name_lookup_is_exact(self):
+        self.env["res.partner"].create({"name": "Alice Smith"})
+        Sub = self.env["kobo.submission"].with_user(self.env.ref("kobo_connector.user_kobo_import"))
+        found = Sub._find_by_names("res.partner", ["Alice%", "alice smith"], {})
+        self.assertFalse(found["Alice%"], "% is a character, not a wildcard")
+        self.assertTrue(found["alice smith"])
