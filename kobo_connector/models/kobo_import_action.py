@@ -70,19 +70,23 @@ class KoboMapping(models.Model):
     @api.constrains("after_import_action_id", "model_name")
     def _check_after_import_action(self):
         for mapping in self.filtered("after_import_action_id"):
-            # sudo: only administrators can read server actions; this checks the approval
-            action = self.env["ir.actions.server"].sudo().browse(mapping.after_import_action_id.id)
-            if not (action.exists() and action.kobo_approved):
-                raise ValidationError(
-                    self.env._("This server action is not approved for KoBo imports.")
-                )
-            if action.model_id.model != mapping.model_name:
-                raise ValidationError(
-                    self.env._(
-                        "The after-import action must act on %(model)s, the model of the mapping.",
-                        model=mapping.model_name,
-                    )
-                )
+            error = mapping._after_import_action_error()
+            if error:
+                raise ValidationError(error)
+
+    def _after_import_action_error(self):
+        """Why this mapping's action may not run (or no longer), or False:
+        checked when it is chosen and again at every run."""
+        # sudo: only administrators can read server actions; this checks the approval
+        action = self.env["ir.actions.server"].sudo().browse(self.after_import_action_id.id)
+        if not (action.exists() and action.kobo_approved):
+            return self.env._("This server action is not approved for KoBo imports.")
+        if action.model_id.model != self.model_name:
+            return self.env._(
+                "The after-import action must act on %(model)s, the model of the mapping.",
+                model=self.model_name,
+            )
+        return False
 
     def write(self, vals):
         if vals.get("after_import_action_id"):
@@ -141,6 +145,10 @@ class KoboSubmission(models.Model):
                 (mapping.form_id.id, mapping.model_name, limit),
             )
             subs = self.browse([row[0] for row in cr.fetchall()])
+            refused = mapping._after_import_action_error()
+            if refused:  # approval withdrawn or model changed since it was chosen
+                subs.write({"action_state": "error", "action_error": refused})
+                continue
             env = mapping.form_id._import_env()
             action = env["ir.actions.server"].browse(mapping.after_import_action_id.id)
             for sub in subs:

@@ -9,8 +9,6 @@ from odoo.exceptions import ValidationError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
-from odoo.addons.kobo_connector.models.kobo_form_hook import masked_url
-
 from .common import StubHttp
 from .test_kobo_files import QUIET, FilesCase
 from .test_kobo_security import RpcCase
@@ -308,13 +306,33 @@ class TestDownloadsOnlyFromKobo(FilesCase):
         self.server._get_client().close()
 
 
-class TestSecretsMasked(RpcCase):
-    def test_push_secret_masked(self):
-        url = "https://odoo.example.org/kobo/push/12/Sup3rS3cret?token=abc"
-        self.assertEqual(masked_url(url), "https://odoo.example.org/kobo/push/12/***?token=***")
-        self.assertEqual(
-            masked_url("https://bob:pw@hooks.example.org/in"), "https://hooks.example.org/in"
+@tagged("post_install", "-at_install")
+class TestSecretsStayPut(FilesCase):
+    def test_mirrored_hooks_and_chatter_mask_credentials(self):
+        endpoint = "https://bob:Pa55@odoo.example.org/kobo/push/12/Sup3rS3cret?token=abc"
+        self.form.with_user(self.manager)._kobo_add_hook("Ours", endpoint)
+        hook = self.form.hook_ids.filtered(lambda h: h.name == "Ours")
+        self.assertEqual(hook.endpoint, "https://odoo.example.org/kobo/push/12/***?token=***")
+        chatter = " ".join(self.form.message_ids.mapped("body"))
+        for secret in ("Pa55", "Sup3rS3cret", "abc"):
+            self.assertNotIn(secret, chatter + hook.endpoint)
+
+
+@tagged("post_install", "-at_install")
+class TestTokenWizardStoresNoPassword(RpcCase):
+    def test_password_never_reaches_a_column(self):
+        self.authenticate("sec_manager", "sec_manager_pw")
+        self.call(
+            "kobo.server.token.wizard",
+            "web_save",
+            [],
+            {"server_id": self.server.id, "username": "someone", "password": "пароль-секрет"},
+            specification={},
         )
+        self.env.cr.execute(
+            "SELECT count(*) FROM kobo_server_token_wizard WHERE password IS NOT NULL"
+        )
+        self.assertEqual(self.env.cr.fetchone()[0], 0)
 
 
 @tagged("post_install", "-at_install")
