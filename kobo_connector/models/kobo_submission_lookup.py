@@ -184,7 +184,13 @@ class KoboSubmission(models.Model):
         else:
             result = self._find_by_names(model, names, aliases)
         missing = [name for name, record_id in result.items() if not record_id]
-        if create and missing and model not in NEVER_CREATED:
+        # create when missing obeys the floor and the allowlist, like any target
+        if (
+            create
+            and missing
+            and model not in NEVER_CREATED
+            and not self.env["kobo.allowed.model"]._model_error(model)
+        ):
             Creator = env[model].with_context(active_test=True)
             if Creator.has_access("create"):
                 rec_name = Creator._rec_name or "name"

@@ -370,3 +370,43 @@ class TestIdsThroughTheImportUser(RpcCase):
         found = Sub._find_by_names("res.partner", ["Alice%", "alice smith"], {})
         self.assertFalse(found["Alice%"], "% is a character, not a wildcard")
         self.assertTrue(found["alice smith"])
+
+
+@tagged("post_install", "-at_install")
+class TestAllowedLines(RpcCase):
+    def test_bank_accounts_are_never_lines_of_contacts(self):
+        """Allowing Contacts allows its child contacts as lines, not the
+        bank accounts a repeat (or a collector) would attach to a supplier."""
+        self.authenticate("sec_manager", "sec_manager_pw")
+        mapping_id = self.new_mapping()
+        bank_id = self.call(
+            "kobo.mapping.line",
+            "create",
+            {"mapping_id": mapping_id, "question_path": "banks", "field_name": "bank_ids"},
+        )
+        refused = self.assertRefused(
+            "kobo.mapping.line",
+            "create",
+            {"mapping_id": mapping_id, "parent_id": bank_id, "field_name": "acc_number"},
+        )
+        self.assertEqual(str(refused), "odoo.exceptions.ValidationError")
+        Policy = self.env["kobo.allowed.model"]
+        self.assertIn("res.partner.bank", Policy._model_error("res.partner.bank", line=True))
+        children_id = self.call(
+            "kobo.mapping.line",
+            "create",
+            {"mapping_id": mapping_id, "question_path": "members", "field_name": "child_ids"},
+        )
+        self.call(
+            "kobo.mapping.line",
+            "create",
+            {"mapping_id": mapping_id, "parent_id": children_id, "field_name": "name"},
+        )
+
+    def test_create_when_missing_obeys_the_allowlist(self):
+        import_env = self.form._import_env()
+        Sub = import_env["kobo.submission"]
+        self.env["kobo.allowed.model"].search([("model", "=", "res.partner.category")]).unlink()
+        found = Sub._kobo_find_by_field("res.partner.category", "", True, ["Brand new"], {})
+        self.assertFalse(found["Brand new"], "not an allowed model: nothing created")
+        self.assertFalse(self.env["res.partner.category"].search([("name", "=", "Brand new")]))
