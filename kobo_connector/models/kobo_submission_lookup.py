@@ -43,11 +43,13 @@ class KoboSubmission(models.Model):
             collect(vals)
         if not wanted:
             return super()._resolve_relations(plan, todo, outcomes)
-        found = {
-            # as the import user: only what it may see, in the form's company
-            key: self.with_env(plan.env)._kobo_find_by_field(
-                *key, names, plan.aliases.get(key[0], {})
+        finder = self.with_env(plan.env)  # as the import user: what it may see, in the company
+        if "kobo_preview_would_create" in self.env.context:  # a preview: nothing is created
+            finder = finder.with_context(
+                kobo_preview_would_create=self.env.context["kobo_preview_would_create"]
             )
+        found = {
+            key: finder._kobo_find_by_field(*key, names, plan.aliases.get(key[0], {}))
             for key, names in wanted.items()
         }
 
@@ -184,6 +186,10 @@ class KoboSubmission(models.Model):
         else:
             result = self._find_by_names(model, names, aliases)
         missing = [name for name, record_id in result.items() if not record_id]
+        would_create = self.env.context.get("kobo_preview_would_create")
+        if create and missing and isinstance(would_create, list):  # a preview creates nothing
+            would_create += [aliases.get(name) or name for name in missing]
+            return result
         # create when missing obeys the floor and the allowlist, like any target
         if (
             create
