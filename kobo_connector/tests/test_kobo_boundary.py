@@ -11,6 +11,7 @@ from odoo.tools import mute_logger
 
 from .common import StubHttp
 from .test_kobo_files import QUIET, FilesCase
+from .test_kobo_media_list import MediaCase
 from .test_kobo_security import RpcCase
 
 # fields the review wrote over RPC: each must be refused
@@ -410,3 +411,23 @@ class TestAllowedLines(RpcCase):
         found = Sub._kobo_find_by_field("res.partner.category", "", True, ["Brand new"], {})
         self.assertFalse(found["Brand new"], "not an allowed model: nothing created")
         self.assertFalse(self.env["res.partner.category"].search([("name", "=", "Brand new")]))
+
+
+@tagged("post_install", "-at_install")
+class TestListsPublishWithTheShapersRights(MediaCase):
+    def test_who_shapes_a_list_publishes_it(self):
+        """An administrator published the list; a manager who edits what it
+        publishes (domain, columns, forms) becomes its publisher, set by the
+        server: the cron then reads with the manager's rights, not the admin's."""
+        admin = self.env.ref("base.user_admin")
+        media = self._list(self.form, user=admin)
+        media.with_user(admin).action_publish()
+        self.assertEqual(media.publisher_id, admin)
+        media.with_user(self.manager).domain = "[]"
+        self.assertEqual(media.publisher_id, self.manager)
+        media.with_user(admin).action_publish()
+        media.column_ids[:1].with_user(self.manager).sequence = 99
+        self.assertEqual(media.publisher_id, self.manager)
+        media.with_user(admin).action_publish()
+        media.target_ids.with_user(self.manager).unlink()
+        self.assertEqual(media.publisher_id, self.manager)
