@@ -40,6 +40,17 @@ IDENTITY_KEYS = (
 IMPORT_CONTEXT = {"mail_create_nolog": True, "mail_create_nosubscribe": True, "mail_notrack": True}
 
 
+def _has_files(Model, lines):
+    """Whether compiled ``lines`` (and their repeats') fill a binary field."""
+    for line in lines:
+        field = Model._fields[line.field]
+        if field.type in ("binary", "image"):
+            return True
+        if line.children and _has_files(Model.env[field.comodel_name], line.children):
+            return True
+    return False
+
+
 class MissingRecord(Exception):
     """A many2one/many2many answer names no record."""
 
@@ -377,6 +388,13 @@ class KoboSubmission(models.Model):
         plan = plan or mapping._compile()  # the policy again, as the import user
         # as the form's import user (never sudo): its rights are the final guard
         Model = plan.env[plan.model].with_context(**IMPORT_CONTEXT)
+        if len(items) > 1 and _has_files(Model, plan.lines):
+            # files for binary fields are held in memory: one submission at a time
+            counts = defaultdict(int)
+            for item in items:
+                for key, value in self._process_items(form, [item], plan).items():
+                    counts[key] += value
+            return dict(counts)
         outcomes = {}
         todo = []
         for item in items:
