@@ -68,6 +68,19 @@ def _kobo_id(body):
     return value if isinstance(value, int) and 0 < value < 2**31 else None
 
 
+def _read_at_most(stream, limit):
+    """At most ``limit`` bytes of ``stream`` (a chunked body arrives in
+    pieces: read until the limit or the end)."""
+    chunks, size = [], 0
+    while size < limit:
+        chunk = stream.read(min(64 * 1024, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
 class KoboPushController(http.Controller):
     @http.route(
         ["/kobo/push/<int:form_id>", "/kobo/push/<int:form_id>/<string:secret>"],
@@ -90,10 +103,14 @@ class KoboPushController(http.Controller):
         length = request.httprequest.content_length
         if length is not None and length > max_bytes:
             return _answer(413, error=f"The body is larger than {max_bytes} bytes.")
-        request.httprequest.max_content_length = max_bytes  # also bounds a chunked body
         try:
-            body = request.httprequest.get_data(cache=False)
+            # Odoo's request wrapper does not expose werkzeug's stream; the body is read
+            # from it directly, at most limit + 1 bytes (a chunked body has no length)
+            stream = request.httprequest._HTTPRequest__wrapped.stream
+            body = _read_at_most(stream, max_bytes + 1)
         except RequestEntityTooLarge:
+            body = None
+        if body is None or len(body) > max_bytes:  # a chunked body has no Content-Length
             return _answer(413, error=f"The body is larger than {max_bytes} bytes.")
         kobo_id = _kobo_id(body)
         if kobo_id is None:

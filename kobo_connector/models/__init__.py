@@ -1,3 +1,4 @@
+from . import kobo_system  # first: the mixin every kobo.* model inherits
 from . import (
     kobo_allowed_model,
     kobo_form,

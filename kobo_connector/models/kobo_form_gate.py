@@ -24,8 +24,6 @@ from .kobo_form_sync import _first_page
 from .kobo_submission import APPROVED, NOT_APPROVED
 
 REREAD_SECONDS = 300  # the last minutes of status changes are read again at the next poll
-# fields only the engine writes (to join the system-field protection at merge)
-ENGINE_FIELDS = ("approval_cursor_ts", "approval_cursor_id", "last_approval_poll")
 
 
 class KoboForm(models.Model):
@@ -40,10 +38,13 @@ class KoboForm(models.Model):
         "(or here, with Approve on KoBo); the validation write-back is then off.",
     )
     approval_cursor_ts = fields.Integer(
-        readonly=True, copy=False, help="Where the reading of KoBo's status changes resumes."
+        readonly=True,
+        copy=False,
+        help="Where the reading of KoBo's status changes resumes.",
+        kobo_system=True,
     )
-    approval_cursor_id = fields.Integer(readonly=True, copy=False)
-    last_approval_poll = fields.Datetime(readonly=True, copy=False)
+    approval_cursor_id = fields.Integer(readonly=True, copy=False, kobo_system=True)
+    last_approval_poll = fields.Datetime(readonly=True, copy=False, kobo_system=True)
 
     def _approvals_due(self):
         """Gated, and not polled within the interval (or a pass under way)."""

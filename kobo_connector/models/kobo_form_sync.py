@@ -127,39 +127,54 @@ class KoboForm(models.Model):
         readonly=True,
         copy=False,
         help="The highest KoBo submission id imported: the next sync asks KoBo for newer ones.",
+        kobo_system=True,
     )
-    last_sync = fields.Datetime(readonly=True, copy=False)
+    last_sync = fields.Datetime(readonly=True, copy=False, kobo_system=True)
     last_sync_result = fields.Char(
         string="Last Sync Result",
         readonly=True,
         copy=False,
         help="What the last sync that did anything did.",
+        kobo_system=True,
     )
     sync_error = fields.Text(
-        readonly=True, copy=False, help="Why the last sync could not talk to KoBo."
+        readonly=True,
+        copy=False,
+        help="Why the last sync could not talk to KoBo.",
+        kobo_system=True,
     )
-    sync_step_date = fields.Datetime(readonly=True, copy=False)
-    run_new = fields.Integer(readonly=True, copy=False)
-    run_updated = fields.Integer(readonly=True, copy=False)
-    run_errors = fields.Integer(readonly=True, copy=False)
+    sync_step_date = fields.Datetime(readonly=True, copy=False, kobo_system=True)
+    run_new = fields.Integer(readonly=True, copy=False, kobo_system=True)
+    run_updated = fields.Integer(readonly=True, copy=False, kobo_system=True)
+    run_errors = fields.Integer(readonly=True, copy=False, kobo_system=True)
     sync_request_ids = fields.One2many("kobo.sync.request", "form_id")
     next_poll = fields.Datetime(
         readonly=True,
         copy=False,
         help="A caught-up form is asked for news again from this time on (poll interval, or "
         "KoBo's Retry-After when it throttled us). A sync request does not wait for it.",
+        kobo_system=True,
     )
-    throttle_count = fields.Integer(readonly=True, copy=False)
+    throttle_count = fields.Integer(readonly=True, copy=False, kobo_system=True)
     edit_cursor = fields.Integer(
-        readonly=True, copy=False, help="Where the listing of edited submissions resumes."
+        readonly=True,
+        copy=False,
+        help="Where the listing of edited submissions resumes.",
+        kobo_system=True,
     )
     reconcile_cursor = fields.Integer(
-        readonly=True, copy=False, help="Where the reconciliation with KoBo resumes."
+        readonly=True,
+        copy=False,
+        help="Where the reconciliation with KoBo resumes.",
+        kobo_system=True,
     )
-    reconcile_counts = fields.Json(readonly=True, copy=False)
-    last_reconcile = fields.Datetime(readonly=True, copy=False)
+    reconcile_counts = fields.Json(readonly=True, copy=False, kobo_system=True)
+    last_reconcile = fields.Datetime(readonly=True, copy=False, kobo_system=True)
     reconcile_retry = fields.Datetime(
-        readonly=True, copy=False, help="A reconciliation that failed resumes then."
+        readonly=True,
+        copy=False,
+        help="A reconciliation that failed resumes then.",
+        kobo_system=True,
     )
 
     @api.depends("mapping_ids.enabled", "mapping_ids.sequence")

@@ -21,14 +21,17 @@ class KoboMapping(models.Model):
 
     _name = "kobo.mapping"
     _description = "KoBo Mapping"
+    _inherit = ["kobo.system.mixin"]
     _order = "form_id, sequence, id"
 
     sequence = fields.Integer(
         default=10, help="Mappings apply to each submission in this order (drag the handle)."
     )
     name = fields.Char(compute="_compute_name", store=True, readonly=False)
-    form_id = fields.Many2one("kobo.form", required=True, ondelete="cascade", index=True)
-    company_id = fields.Many2one(related="form_id.company_id", store=True)
+    form_id = fields.Many2one(
+        "kobo.form", required=True, ondelete="cascade", index=True, kobo_system="create"
+    )
+    company_id = fields.Many2one(related="form_id.company_id", store=True, kobo_system=True)
     model_name = fields.Char(
         string="Model Name", index=True, help="The target model, e.g. res.partner."
     )
@@ -45,7 +48,7 @@ class KoboMapping(models.Model):
         help="Submissions are imported through the form's enabled mappings, in their order: "
         "all of them or none.",
     )
-    disabled_reason = fields.Char(readonly=True, copy=False)
+    disabled_reason = fields.Char(readonly=True, copy=False, kobo_system=True)
     line_ids = fields.One2many(
         "kobo.mapping.line",
         "mapping_id",
@@ -291,22 +294,26 @@ def _target_field(env, model_name, field_name):
 class KoboMappingLine(models.Model):
     _name = "kobo.mapping.line"
     _description = "KoBo Mapping Line"
+    _inherit = ["kobo.system.mixin"]
     _order = "sequence, id"
 
-    mapping_id = fields.Many2one("kobo.mapping", required=True, ondelete="cascade", index=True)
+    mapping_id = fields.Many2one(
+        "kobo.mapping", required=True, ondelete="cascade", index=True, kobo_system="create"
+    )
     parent_id = fields.Many2one(
         "kobo.mapping.line",
         string="Repeat Line",
         ondelete="cascade",
         index=True,
         help="For lines of a repeat group: the line mapping the repeat to a one2many field.",
+        kobo_system="create",
     )
     child_ids = fields.One2many("kobo.mapping.line", "parent_id", string="Line Fields", copy=True)
     sequence = fields.Integer(default=10)
     question_path = fields.Char(
         string="Question XPath", help="XPath of the question; empty for a constant."
     )
-    form_id = fields.Many2one(related="mapping_id.form_id")
+    form_id = fields.Many2one(related="mapping_id.form_id", kobo_system="create")
     question_id = fields.Many2one(
         "kobo.form.question",
         string="KoBo Question",

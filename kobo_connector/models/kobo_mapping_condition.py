@@ -37,10 +37,13 @@ def condition_words(env):
 class KoboMappingCondition(models.Model):
     _name = "kobo.mapping.condition"
     _description = "KoBo Mapping Condition"
+    _inherit = ["kobo.system.mixin"]
     _order = "mapping_id, sequence, id"
 
-    mapping_id = fields.Many2one("kobo.mapping", required=True, ondelete="cascade", index=True)
-    company_id = fields.Many2one(related="mapping_id.company_id", store=True)
+    mapping_id = fields.Many2one(
+        "kobo.mapping", required=True, ondelete="cascade", index=True, kobo_system="create"
+    )
+    company_id = fields.Many2one(related="mapping_id.company_id", store=True, kobo_system=True)
     form_id = fields.Many2one(related="mapping_id.form_id")
     sequence = fields.Integer(default=10)
     question_path = fields.Char(string="Question XPath")

@@ -16,14 +16,17 @@ from .kobo_form_sync import PUSH_QUIET
 class KoboPendingPush(models.Model):
     _name = "kobo.pending.push"
     _description = "KoBo Pushed Submission (pending import)"
+    _inherit = ["kobo.system.mixin"]
     _order = "form_id, kobo_id"
     _rec_name = "kobo_id"
     _log_access = False
 
     form_id = fields.Many2one(
-        "kobo.form", required=True, readonly=True, ondelete="cascade", index=True
+        "kobo.form", required=True, readonly=True, ondelete="cascade", index=True, kobo_system=True
     )
-    kobo_id = fields.Integer(string="KoBo ID", required=True, readonly=True, aggregator=None)
+    kobo_id = fields.Integer(
+        string="KoBo ID", required=True, readonly=True, aggregator=None, kobo_system=True
+    )
     received_on = fields.Datetime(readonly=True, default=fields.Datetime.now)
 
     _sql_constraints = [

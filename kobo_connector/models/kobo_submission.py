@@ -12,6 +12,7 @@ from ..kobo_kpi.conditions import failing as conditions_failing
 from ..kobo_kpi.submission import ConversionError, Lines, Lookup, SubmissionRef
 from .kobo_mapping_condition import condition_words
 from .kobo_submission_link import _record_names
+from .kobo_mapping_value import like_escaped
 
 _logger = logging.getLogger(__name__)
 
@@ -46,6 +47,17 @@ NOT_APPROVED = "validation_status_not_approved"
 IMPORT_CONTEXT = {"mail_create_nolog": True, "mail_create_nosubscribe": True, "mail_notrack": True}
 
 
+def _has_files(Model, lines):
+    """Whether compiled ``lines`` (and their repeats') fill a binary field."""
+    for line in lines:
+        field = Model._fields[line.field]
+        if field.type in ("binary", "image"):
+            return True
+        if line.children and _has_files(Model.env[field.comodel_name], line.children):
+            return True
+    return False
+
+
 class MissingRecord(Exception):
     """A many2one/many2many answer names no record."""
 
@@ -55,30 +67,43 @@ class KoboSubmission(models.Model):
 
     _name = "kobo.submission"
     _description = "KoBo Submission"
+    _inherit = ["kobo.system.mixin"]
     _order = "state_rank, submission_time desc, id desc"
     _rec_name = "kobo_id"
 
     form_id = fields.Many2one(
-        "kobo.form", required=True, readonly=True, ondelete="restrict", index=True
+        "kobo.form", required=True, readonly=True, ondelete="restrict", index=True, kobo_system=True
     )
-    company_id = fields.Many2one(related="form_id.company_id", store=True)
-    kobo_id = fields.Integer(string="KoBo ID", required=True, readonly=True, aggregator=None)
-    uuid = fields.Char(string="UUID", readonly=True, help="Current _uuid: changes on every edit.")
-    root_uuid = fields.Char(string="Root UUID", readonly=True, index=True)
-    submission_time = fields.Datetime(readonly=True)
-    submitted_by = fields.Char(readonly=True)
-    form_version = fields.Char(readonly=True)
-    validation_status = fields.Char(readonly=True)
-    payload = fields.Json(readonly=True, prefetch=False)
+    company_id = fields.Many2one(related="form_id.company_id", store=True, kobo_system=True)
+    kobo_id = fields.Integer(
+        string="KoBo ID", required=True, readonly=True, aggregator=None, kobo_system=True
+    )
+    uuid = fields.Char(
+        string="UUID", readonly=True, help="Current _uuid: changes on every edit.", kobo_system=True
+    )
+    root_uuid = fields.Char(string="Root UUID", readonly=True, index=True, kobo_system=True)
+    submission_time = fields.Datetime(readonly=True, kobo_system=True)
+    submitted_by = fields.Char(readonly=True, kobo_system=True)
+    form_version = fields.Char(readonly=True, kobo_system=True)
+    validation_status = fields.Char(readonly=True, kobo_system=True)
+    payload = fields.Json(readonly=True, prefetch=False, kobo_system=True)
     payload_text = fields.Text(string="Raw Submission", compute="_compute_payload_text")
-    state = fields.Selection(STATES, default="pending", required=True, readonly=True)
-    state_rank = fields.Integer(readonly=True, default=STATE_RANK["pending"])
-    error_message = fields.Text(readonly=True)
-    res_model = fields.Char(string="Record Model", readonly=True)
-    res_id = fields.Many2oneReference(string="Record ID", model_field="res_model", readonly=True)
+    state = fields.Selection(
+        STATES, default="pending", required=True, readonly=True, kobo_system=True
+    )
+    state_rank = fields.Integer(readonly=True, default=STATE_RANK["pending"], kobo_system=True)
+    error_message = fields.Text(readonly=True, kobo_system=True)
+    res_model = fields.Char(string="Record Model", readonly=True, kobo_system=True)
+    res_id = fields.Many2oneReference(
+        string="Record ID", model_field="res_model", readonly=True, kobo_system=True
+    )
     record_name = fields.Char(string="Record", compute="_compute_record_name")
     link_ids = fields.One2many(
-        "kobo.submission.link", "submission_id", string="Records", readonly=True
+        "kobo.submission.link",
+        "submission_id",
+        string="Records",
+        readonly=True,
+        kobo_system=True,
     )
     link_count = fields.Integer(string="Records Made", compute="_compute_link_count")
 
@@ -130,8 +155,10 @@ class KoboSubmission(models.Model):
 
     def action_reprocess(self):
         """Map the selected submissions again (after the mapping was fixed)."""
-        self.env["kobo.form"].check_access("write")
-        todo = self.filtered(lambda s: s.state in ("error", "pending", "skipped", "ignored"))
+        self.form_id.check_access("write")
+        # sudo: submissions are the engine's (no user writes them); the caller may write
+        # their forms (checked above); the records are written as the import user
+        todo = self.sudo().filtered(lambda s: s.state in ("error", "pending", "skipped", "ignored"))
         for form in todo.form_id:
             if not form._try_lock():  # the form's sync lock: never map alongside a sync
                 raise UserError(
@@ -155,8 +182,9 @@ class KoboSubmission(models.Model):
     def action_ignore(self):
         """Keep the selected submissions out of the import: reconcile and
         edits leave them alone (Reprocess takes them back)."""
-        self.env["kobo.form"].check_access("write")
-        todo = self.filtered(lambda s: s.state != "deleted")
+        self.form_id.check_access("write")
+        # sudo: the outcome is the engine's to write; the caller may write the forms (checked)
+        todo = self.sudo().filtered(lambda s: s.state != "deleted")
         todo._update_outcomes({sub.id: ("ignored", False, False) for sub in todo})
         return True
 
@@ -362,6 +390,15 @@ class KoboSubmission(models.Model):
             message = self.env._("The form %(form)s has no enabled mapping.", form=form.name)
             self._set_outcomes(form, items, {item.id: ("error", message, False) for item in items})
             return {"errors": len(items)}
+        if len(items) > 1 and any(
+            _has_files(plan.env[plan.model], plan.lines) for _mapping, plan in plans
+        ):
+            # files for binary fields are held in memory: one submission at a time
+            counts = defaultdict(int)
+            for item in items:
+                for key, value in self._process_items(form, [item], plans).items():
+                    counts[key] += value
+            return dict(counts)
         outcomes = {}
         every = items
         items = self._gate(form, items, outcomes)
@@ -692,7 +729,9 @@ class KoboSubmission(models.Model):
             for candidate in (name, aliases.get(name)):
                 if record_id or not candidate:
                     break
-                record_id = Model.search([(field_name, "=ilike", candidate)], limit=1).id
+                record_id = Model.search(
+                    [(field_name, "=ilike", like_escaped(candidate))], limit=1
+                ).id
             result[name] = record_id or None
         return result
 

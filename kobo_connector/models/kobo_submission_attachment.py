@@ -62,25 +62,34 @@ class _Limited:  # a file object, not an Odoo model
 class KoboSubmissionAttachment(models.Model):
     _name = "kobo.submission.attachment"
     _description = "KoBo Submission File"
+    _inherit = ["kobo.system.mixin"]
     _order = "submission_id, question_xpath, id"
 
     submission_id = fields.Many2one(
-        "kobo.submission", required=True, readonly=True, ondelete="cascade", index=True
+        "kobo.submission",
+        required=True,
+        readonly=True,
+        ondelete="cascade",
+        index=True,
+        kobo_system=True,
     )
     form_id = fields.Many2one(related="submission_id.form_id", store=True)
-    kobo_uid = fields.Char(string="KoBo File", required=True, readonly=True)
-    question_xpath = fields.Char(string="Question XPath", readonly=True)
-    question_id = fields.Many2one("kobo.form.question", readonly=True, ondelete="set null")
-    filename = fields.Char(readonly=True)
-    mimetype = fields.Char(readonly=True)
+    kobo_uid = fields.Char(string="KoBo File", required=True, readonly=True, kobo_system=True)
+    question_xpath = fields.Char(string="Question XPath", readonly=True, kobo_system=True)
+    question_id = fields.Many2one(
+        "kobo.form.question", readonly=True, ondelete="set null", kobo_system=True
+    )
+    filename = fields.Char(readonly=True, kobo_system=True)
+    mimetype = fields.Char(readonly=True, kobo_system=True)
     state = fields.Selection(
         [("done", "Downloaded"), ("error", "Failed"), ("too_large", "Too Large")],
         readonly=True,
         required=True,
+        kobo_system=True,
     )
-    error_message = fields.Char(readonly=True)
+    error_message = fields.Char(readonly=True, kobo_system=True)
     attachment_id = fields.Many2one(
-        "ir.attachment", string="File", readonly=True, ondelete="set null"
+        "ir.attachment", string="File", readonly=True, ondelete="set null", kobo_system=True
     )
     file_size = fields.Integer(related="attachment_id.file_size")
 
@@ -109,12 +118,15 @@ class KoboSubmission(models.Model):
     attachment_ids = fields.One2many(
         "kobo.submission.attachment", "submission_id", string="Files", readonly=True
     )
-    attachment_state = fields.Selection(ATTACHMENT_STATES, string="Files Status", readonly=True)
-    attachment_error = fields.Text(string="File Problems", readonly=True)
+    attachment_state = fields.Selection(
+        ATTACHMENT_STATES, string="Files Status", readonly=True, kobo_system=True
+    )
+    attachment_error = fields.Text(string="File Problems", readonly=True, kobo_system=True)
     validation_written = fields.Char(
         readonly=True,
         copy=False,
         help="The outcome (imported / error) whose validation status was written to KoBo.",
+        kobo_system=True,
     )
 
     def init(self):
@@ -295,7 +307,11 @@ class KoboSubmission(models.Model):
             try:
                 with tempfile.TemporaryFile() as tmp:
                     limited = _Limited(tmp, max_bytes)
-                    ctype, _name, _size = client.download_attachment(att["download_url"], limited)
+                    # built from the form's uid, the submission's _id and the file's uid:
+                    # never the download_url KoBo (or a stored payload) lists
+                    ctype, _name, _size = client.download_attachment(
+                        form.asset_uid, self.kobo_id, uid, limited
+                    )
                     tmp.seek(0)
                     file = Attachment.create(
                         {

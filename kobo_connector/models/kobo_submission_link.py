@@ -5,7 +5,7 @@ distribution picking): each one that applies to a submission makes (or
 updates) one record, linked here. The first applying mapping's record is the
 submission's main record (``res_model``/``res_id`` on the submission). The
 engine writes the links in bulk SQL (no ORM create per record, no chatter
-post): every field below is engine-owned (``ENGINE_FIELDS``), no user writes
+post): every field below is engine-owned (``kobo_system``), no user writes
 it."""
 
 from collections import defaultdict
@@ -13,27 +13,37 @@ from collections import defaultdict
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-# fields only the engine writes (to join the system-field protection at merge)
-ENGINE_FIELDS = ("submission_id", "mapping_id", "res_model", "res_id", "import_lines")
-
 
 class KoboSubmissionLink(models.Model):
     _name = "kobo.submission.link"
     _description = "KoBo Submission Record"
+    _inherit = ["kobo.system.mixin"]
     _order = "submission_id, sequence, id"
 
     submission_id = fields.Many2one(
-        "kobo.submission", required=True, readonly=True, ondelete="cascade", index=True
+        "kobo.submission",
+        required=True,
+        readonly=True,
+        ondelete="cascade",
+        index=True,
+        kobo_system=True,
     )
     mapping_id = fields.Many2one(
-        "kobo.mapping", required=True, readonly=True, ondelete="cascade", index=True
+        "kobo.mapping", required=True, readonly=True, ondelete="cascade", index=True, kobo_system=True
     )
     sequence = fields.Integer(related="mapping_id.sequence")
-    company_id = fields.Many2one(related="submission_id.company_id", store=True)
+    company_id = fields.Many2one(related="submission_id.company_id", store=True, kobo_system=True)
     form_id = fields.Many2one(related="submission_id.form_id")
-    res_model = fields.Char(string="Record Model", required=True, readonly=True, index=True)
+    res_model = fields.Char(
+        string="Record Model", required=True, readonly=True, index=True, kobo_system=True
+    )
     res_id = fields.Many2oneReference(
-        string="Record ID", model_field="res_model", required=True, readonly=True, index=True
+        string="Record ID",
+        model_field="res_model",
+        required=True,
+        readonly=True,
+        index=True,
+        kobo_system=True,
     )
     record_name = fields.Char(string="Record", compute="_compute_record_name")
     import_lines = fields.Json(
@@ -41,6 +51,7 @@ class KoboSubmissionLink(models.Model):
         prefetch=False,
         help="{one2many field: [line ids]}: the lines the import made, which a KoBo edit "
         "replaces (lines added in Odoo stay).",
+        kobo_system=True,
     )
 
     _sql_constraints = [
@@ -50,17 +61,6 @@ class KoboSubmissionLink(models.Model):
             "A submission makes one record per mapping.",
         ),
     ]
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        if not self.env.su:
-            raise UserError(self.env._("The links of submissions are written by the import."))
-        return super().create(vals_list)
-
-    def write(self, vals):
-        if not self.env.su and set(vals) & set(ENGINE_FIELDS):
-            raise UserError(self.env._("The links of submissions are written by the import."))
-        return super().write(vals)
 
     @api.depends("res_model", "res_id")
     def _compute_record_name(self):

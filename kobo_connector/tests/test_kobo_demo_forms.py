@@ -1,5 +1,6 @@
 import base64
 import io
+from unittest.mock import patch
 
 from PIL import Image
 
@@ -109,6 +110,27 @@ class TestHouseholdRegistration(KoboCase):
         self.assertTrue(partner.image_1920)
         stored = Image.open(io.BytesIO(base64.b64decode(partner.image_1920)))
         self.assertEqual(stored.size, (4, 4))
+
+    def test_files_of_binary_fields_one_submission_at_a_time(self):
+        for name in ("One", "Two", "Three"):
+            self.fake.add_submission(
+                self.uid,
+                {"head_name": name, "country": "sn"},
+                attachments={"photo": (f"{name}.png", png(), "image/png")},
+            )
+        Sub = type(self.env["kobo.submission"])
+        seen = []
+        original = Sub._kobo_download_files
+
+        def spy(records, todo, outcomes):
+            seen.append(len(todo))
+            return original(records, todo, outcomes)
+
+        with patch.object(Sub, "_kobo_download_files", spy):
+            self.env["kobo.form"]._cron_import(limit=1000)
+        subs = self.env["kobo.submission"].search([("form_id", "=", self.form.id)])
+        self.assertEqual(subs.mapped("state"), ["imported"] * 3)
+        self.assertEqual(seen, [1, 1, 1], "never a page of files in memory")
 
     def test_missing_photo_is_a_clear_error(self):
         self.fake.add_submission(

@@ -19,8 +19,8 @@ class TestMappingAssist(ImportCase):
     def test_enable_check_names_the_required_fields(self):
         self.mapping.enabled = False
         Tag = self.env["res.partner.category"]
-        # a system administrator allows contact tags as a target
-        self.env["kobo.allowed.model"].create({"name": "Contact Tag", "model": Tag._name})
+        # contact tags are an allowed target (created when missing)
+        self.assertTrue(self.env["kobo.allowed.model"].search([("model", "=", Tag._name)]))
         mapping = self.env["kobo.mapping"].create(
             {"form_id": self.form.id, "model_name": Tag._name}
         )
@@ -70,6 +70,20 @@ class TestMappingAssist(ImportCase):
         self.assertIn("o_kobo_preview_record", html)
         self.assertIn("o_kobo_preview_db_ok", html, "tried in the database, rolled back")
         self.assertEqual(self.env["res.partner"].search_count([]), partners)
+
+    def test_preview_creates_nothing_when_missing(self):
+        tags = self._line_of("category_id")
+        tags.create_missing = True
+        self.fake.add_submission(self.uid, person(8, tags="beekeeper"))
+        self._sync_all()
+        Tag = self.env["res.partner.category"]
+        Tag.search([("name", "=ilike", "beekeeper")]).unlink()
+        action = self.mapping.action_preview()
+        wizard = self.env[action["res_model"]].with_context(**action["context"]).create({})
+        html = str(wizard.result)
+        self.assertIn("Would be created", html)
+        self.assertIn("beekeeper", html)
+        self.assertFalse(Tag.search([("name", "=ilike", "beekeeper")]), "nothing created")
 
     def test_preview_shows_what_only_the_database_refuses(self):
         """A contact without a name passes new() but not the CHECK constraint

@@ -79,6 +79,25 @@ class TestPushReceiver(PushCase):
             self.assertEqual(self._post(body).status_code, 400, body)
         self.assertFalse(self._pending())
 
+    def test_chunked_body_over_the_limit(self):
+        """No Content-Length (chunked): the limit still holds, the stream
+        read at most limit + 1 bytes."""
+        self.env["ir.config_parameter"].sudo().set_param("kobo_connector.push_max_body_kb", "1")
+        head = b'{"_id": 5, "name": "'
+
+        def chunks():
+            yield head
+            for _i in range(64):
+                yield b"x" * 1024
+            yield b'"}'
+
+        with mute_logger(*QUIET):
+            resp = self.url_open(
+                self.path, data=chunks(), headers={"Content-Type": "application/json"}
+            )
+        self.assertEqual(resp.status_code, 413, resp.text)
+        self.assertFalse(self._pending())
+
     def test_body_is_a_trigger_kobo_copy_wins(self):
         sub = self.fake.add_submission(self.uid, person(1))
         forged = dict(sub, name="Mallory", email="p1@example.org")

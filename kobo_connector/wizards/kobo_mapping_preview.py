@@ -172,12 +172,20 @@ class KoboMapping(models.Model):
             return result
         item = _PreviewItem(payload)
         outcomes = {}
+        would_create = []
         Submission = (
-            self.env["kobo.submission"].with_env(Model.env).with_context(kobo_mapping_id=self.id)
+            self.env["kobo.submission"]
+            .with_env(Model.env)
+            .with_context(kobo_mapping_id=self.id, kobo_preview_would_create=would_create)
         )
         resolved = Submission._resolve_relations(plan, [(item, vals)], outcomes)
         if not resolved:
             result["error"] = outcomes[item.id][1]
+            if would_create:
+                result["error"] = self.env._(
+                    "Would be created when imported (a preview creates nothing): %(names)s.",
+                    names=", ".join(dict.fromkeys(would_create)),
+                )
             return result
         try:
             vals = self._kobo_complete_values(resolved[0][1])
