@@ -11,8 +11,8 @@ from odoo.exceptions import UserError
 from ..kobo_kpi.conditions import failing as conditions_failing
 from ..kobo_kpi.submission import ConversionError, Lines, Lookup, SubmissionRef
 from .kobo_mapping_condition import condition_words
-from .kobo_submission_link import _record_names
 from .kobo_mapping_value import like_escaped
+from .kobo_submission_link import _record_names
 
 _logger = logging.getLogger(__name__)
 

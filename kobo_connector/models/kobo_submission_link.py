@@ -29,7 +29,12 @@ class KoboSubmissionLink(models.Model):
         kobo_system=True,
     )
     mapping_id = fields.Many2one(
-        "kobo.mapping", required=True, readonly=True, ondelete="cascade", index=True, kobo_system=True
+        "kobo.mapping",
+        required=True,
+        readonly=True,
+        ondelete="cascade",
+        index=True,
+        kobo_system=True,
     )
     sequence = fields.Integer(related="mapping_id.sequence")
     company_id = fields.Many2one(related="submission_id.company_id", store=True, kobo_system=True)
