@@ -139,8 +139,10 @@ class KoboSubmission(models.Model):
     def _kobo_set_status(self, status):
         """Write the status of the waiting submissions to KoBo (KoBo's refusal
         shown as its message), then read them back and import the approved."""
-        self.env["kobo.form"].check_access("write")  # KoBo Managers
-        todo = self.filtered(lambda s: s.state == "waiting")
+        self.form_id.check_access("write")  # KoBo Managers, of these forms
+        # sudo: submissions are the engine's (no user writes them); the caller may write
+        # their forms (checked above); the records are written as the import user
+        todo = self.sudo().filtered(lambda s: s.state == "waiting")
         if not todo:
             raise UserError(self.env._("Choose submissions waiting for approval."))
         counts = {}
@@ -166,7 +168,7 @@ class KoboSubmission(models.Model):
                 results = form._kobo_call(
                     title, lambda c=client, u=uid, i=ids: list(c.iter_submissions_by_ids(u, i))
                 )
-            for key, value in self._import_page(form, results).items():
+            for key, value in todo._import_page(form, results).items():
                 counts[key] = counts.get(key, 0) + value
         return self.env["kobo.server"]._notify(
             self.env._("Written to KoBo"),

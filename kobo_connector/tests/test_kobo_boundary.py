@@ -16,7 +16,8 @@ from .test_kobo_security import RpcCase
 
 # fields the review wrote over RPC: each must be refused
 REPORTED = {
-    "kobo.submission": ["payload", "res_model", "res_id", "uuid", "state", "import_lines"],
+    "kobo.submission": ["payload", "res_model", "res_id", "uuid", "state", "link_ids"],
+    "kobo.submission.link": ["res_model", "res_id", "import_lines", "submission_id"],
     "kobo.media.list": ["publisher_id"],
     "kobo.form": ["company_id", "server_id", "deployment_status"],
     "kobo.server": ["state"],
@@ -84,12 +85,25 @@ class TestSystemFields(RpcCase):
                 {"form_id": form.id, "url": "/a/", "username": "bob", "codename": "view_asset"}
             ),
             "kobo.permission": env["kobo.permission"].search([], limit=1),
+            "kobo.submission.link": env["kobo.submission.link"].create(
+                {
+                    "submission_id": sub.id,
+                    "mapping_id": mapping.id,
+                    "res_model": "res.partner",
+                    "res_id": env.user.partner_id.id,
+                }
+            ),
+            "kobo.mapping.condition": env["kobo.mapping.condition"].create(
+                {"mapping_id": mapping.id, "question_path": "color", "operator": "set"}
+            ),
         }
 
     def _sample(self, record, name):
         field = record._fields[name]
         if field.type == "selection":
             return field._description_selection(self.env)[0][0]
+        if field.type in ("one2many", "many2many"):
+            return [Command.set([])]
         if field.type == "many2one":
             return record[name].id or self.env[field.comodel_name].search([], limit=1).id
         return SAMPLE[field.type]
