@@ -2,7 +2,7 @@
     "name": "KoBoToolbox Connector",
     "summary": "Manage KoBoToolbox forms from Odoo and import every submission "
     "once, and only once, into the Odoo record it describes",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Productivity",
     "website": "https://github.com/kobo-connector/kobo_connector",
     "author": "kobo_connector developers",

@@ -20,4 +20,4 @@ from . import (
 )  # issue 12
 from . import kobo_permission, kobo_form_assignment, kobo_form_hook
 from . import kobo_media_list  # issue 13
-from . import kobo_form_dashboard, kobo_submission_report  # issue 20
+from . import kobo_form_dashboard, kobo_submission_location, kobo_submission_report  # issue 20

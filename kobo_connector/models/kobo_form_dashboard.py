@@ -214,12 +214,14 @@ class KoboForm(models.Model):
 
     def _send_progress(self, stored, final=False):
         """Tell the requesters how far the sync is (at most once every
-        ``PROGRESS_SECONDS``, and always when it ends)."""
+        ``PROGRESS_SECONDS``), and that it ended (closing what was shown)."""
         now = fields.Datetime.now()
         last = self.sync_progress_date
+        if final and not last:
+            return  # no progress shown: the result alone tells
         if not final and last and now - last < timedelta(seconds=PROGRESS_SECONDS):
             return
-        self.sync_progress_date = now
+        self.sync_progress_date = False if final else now
         payload = {
             "form_id": self.id,
             "title": self.env._("KoBo sync: %(form)s", form=self.name),
@@ -236,12 +238,12 @@ class KoboForm(models.Model):
             user._bus_send("kobo_sync_progress", payload)
 
     def _finish_run(self):
-        if self.sync_request_ids:
+        if self.sync_request_ids and self.sync_progress_date:
             self._send_progress(self._stored_count(), final=True)
         return super()._finish_run()
 
     def _sync_failed(self, exc):
-        if self.sync_request_ids:
+        if self.sync_request_ids and self.sync_progress_date:
             self._send_progress(self._stored_count(), final=True)
         return super()._sync_failed(exc)
 

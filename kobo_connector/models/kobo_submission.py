@@ -8,7 +8,7 @@ import psycopg2
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 
-from ..kobo_kpi.submission import ConversionError, Lines, Lookup, SubmissionRef
+from ..kobo_kpi.submission import ConversionError, Lines, Lookup, SubmissionRef, location
 
 _logger = logging.getLogger(__name__)
 
@@ -251,8 +251,11 @@ class KoboSubmission(models.Model):
                 continue
             elif known[ref.kobo_id][1] != ref.uuid or known[ref.kobo_id][2] == "deleted":
                 sub = self.browse(known[ref.kobo_id][0])
+                lat, lon = location(data, form._location_xpath())
                 sub.write(
                     {
+                        "latitude": lat or False,
+                        "longitude": lon or False,
                         "uuid": ref.uuid,
                         "root_uuid": ref.root_uuid,
                         "form_version": ref.version or False,
@@ -305,9 +308,11 @@ class KoboSubmission(models.Model):
             now,
         ]
         rows = io.StringIO()
+        xpath = form._location_xpath()
         for item in items:
             state, message, res_id = outcomes[item.id]
             ref = item.ref
+            lat, lon = location(item.payload, xpath)
             row = [
                 *fixed,
                 state,
@@ -324,6 +329,8 @@ class KoboSubmission(models.Model):
                 _copy_text(ref.validation_status),
                 _copy_text(json.dumps(item.payload, ensure_ascii=False)),
                 _copy_text(json.dumps(made[item.id])) if made and item.id in made else NULL,
+                NULL if lat is None else repr(lat),
+                NULL if lon is None else repr(lon),
             ]
             rows.write("\t".join(row))
             rows.write("\n")
@@ -332,7 +339,7 @@ class KoboSubmission(models.Model):
             "COPY kobo_submission (form_id, company_id, create_uid, write_uid, create_date, "
             "write_date, state, state_rank, error_message, res_model, res_id, kobo_id, uuid, "
             "root_uuid, submission_time, submitted_by, form_version, validation_status, payload, "
-            "import_lines) "
+            "import_lines, latitude, longitude) "
             "FROM STDIN",
             rows,
         )
