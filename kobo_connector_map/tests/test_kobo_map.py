@@ -3,6 +3,7 @@ from odoo.tests import new_test_user, tagged
 from odoo.addons.kobo_connector.kobo_kpi.fake.xlsform import build_xlsform
 from odoo.addons.kobo_connector.tests.test_kobo_import import ImportCase, person
 from odoo.addons.kobo_connector.tests.test_kobo_location import GEO_SURVEY
+from odoo.addons.kobo_connector.tests.test_ui_dashboard import DashboardTourCase
 
 
 @tagged("post_install", "-at_install")
@@ -66,3 +67,19 @@ class TestMap(ImportCase):
             self.env["ir.config_parameter"].get_param("leaflet.tile_url"),
             "https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png",
         )
+
+
+@tagged("post_install", "-at_install")
+class TestMapTour(DashboardTourCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # tiles from this Odoo (tests reach no other server)
+        cls.env["ir.config_parameter"].set_param(
+            "leaflet.tile_url", "/web/static/img/placeholder.png?{z}/{x}/{y}"
+        )
+
+    def test_map_tour(self):
+        subs = self.env["kobo.submission"].search([("form_id", "=", self.form.id)])
+        self.assertEqual(len(subs.filtered("latitude")), 3)
+        self._start_kobo_tour("kobo_connector_map_tour", {}, login="kobo_reader")

@@ -3,6 +3,8 @@
 import {Component, onWillUpdateProps} from "@odoo/owl";
 import {_t} from "@web/core/l10n/translation";
 import {Layout} from "@web/search/layout";
+import {SearchBar} from "@web/search/search_bar/search_bar";
+import {useSearchBarToggler} from "@web/search/search_bar/search_bar_toggler";
 import {MapRenderer} from "@web_view_leaflet_map/views/leaflet_map/leaflet_map_renderer.esm";
 import {leafletMapView} from "@web_view_leaflet_map/views/leaflet_map/leaflet_map_view.esm";
 import {registry} from "@web/core/registry";
@@ -98,10 +100,15 @@ export class KoboSubmissionMapRenderer extends MapRenderer {
     }
 }
 
+/** OCA's controller, with the search bar it lacks in 18.0 and without "New". */
 export class KoboSubmissionMapController extends Component {
     static template = "kobo_connector_map.SubmissionMap";
-    static components = {Layout, MapRenderer: KoboSubmissionMapRenderer};
+    static components = {Layout, SearchBar, MapRenderer: KoboSubmissionMapRenderer};
     static props = ["*"];
+
+    setup() {
+        this.searchBarToggler = useSearchBarToggler();
+    }
 }
 
 registry.category("views").add("kobo_submission_map", {
