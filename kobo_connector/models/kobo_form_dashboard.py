@@ -119,12 +119,14 @@ class KoboForm(models.Model):
         ]
 
     def _locked_ids(self):
-        """Ids of these forms whose sync lock (``_try_lock``) is held now."""
+        """Ids of these forms whose sync lock (``_try_lock``) another
+        transaction holds now."""
         if not self.ids:
             return set()
         self.env.cr.execute(
             """SELECT objid::integer FROM pg_locks
                 WHERE locktype = 'advisory' AND granted AND objsubid = 2
+                  AND pid != pg_backend_pid()
                   AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
                   AND classid = %s::oid AND objid = ANY(%s::oid[])""",
             (LOCK_NAMESPACE, self.ids),

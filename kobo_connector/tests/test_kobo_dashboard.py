@@ -9,6 +9,19 @@ from odoo.addons.kobo_connector.models.kobo_form_sync import LOCK_NAMESPACE
 
 from .test_kobo_import import CHOICES, SURVEY, ImportCase, person
 
+
+def outsider(env, login):
+    """A KoBo User of a company without KoBo."""
+    company = env["res.company"].create({"name": f"Company of {login}"})
+    return new_test_user(
+        env,
+        login=login,
+        groups="base.group_user,kobo_connector.group_kobo_user",
+        company_id=company.id,
+        company_ids=[company.id],
+    )
+
+
 DASHBOARD_FIELDS = [
     "name",
     "deployment_status",
@@ -141,14 +154,7 @@ class TestDashboard(ImportCase):
         action = self.form.with_user(self.manager).action_map_form()
         self.assertEqual(action["res_model"], "kobo.mapping")
         self.assertEqual(action["context"]["default_form_id"], self.form.id)
-        other_company = self.env["res.company"].create({"name": "No KoBo here"})
-        lonely = new_test_user(
-            self.env,
-            login="kobo_lonely",
-            groups="base.group_user,kobo_connector.group_kobo_user",
-            company_id=other_company.id,
-            company_ids=[other_company.id],
-        )
+        lonely = outsider(self.env, "kobo_lonely")
         Form = self.env["kobo.form"].with_user(lonely)
         self.assertIn("Connect your KoBoToolbox account", Form.get_empty_list_help("<p>x</p>"))
         self.assertNotIn(
@@ -186,15 +192,8 @@ class TestReports(ImportCase):
         self.assertEqual(rows["joseph"]["submission_count"], 1)
         self.assertEqual(rows["joseph"]["error_count"], 0)
         # a user of another company sees none of it
-        other_company = self.env["res.company"].create({"name": "Elsewhere"})
-        outsider = new_test_user(
-            self.env,
-            login="kobo_outsider",
-            groups="base.group_user,kobo_connector.group_kobo_user",
-            company_id=other_company.id,
-            company_ids=[other_company.id],
-        )
-        self.assertFalse(self.env["kobo.collector.report"].with_user(outsider).search([]))
+        other = outsider(self.env, "kobo_outsider")
+        self.assertFalse(self.env["kobo.collector.report"].with_user(other).search([]))
 
     def test_graph_and_pivot_views_load(self):
         """The submissions' action offers graph and pivot, whose views a

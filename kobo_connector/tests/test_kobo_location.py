@@ -14,8 +14,9 @@ GEO_SURVEY = [
 ]
 
 
-@tagged("post_install", "-at_install")
-class TestLocation(ImportCase):
+class GeoCase(ImportCase):
+    """Besides the contacts form, a form with two geopoints, mapped to contacts."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -26,6 +27,14 @@ class TestLocation(ImportCase):
         cls.geo_form = cls.env["kobo.form"].search([("asset_uid", "=", cls.geo_uid)])
         cls.mapping.copy({"form_id": cls.geo_form.id, "enabled": True})
 
+    def setUp(self):
+        super().setUp()
+        for sub in self.fake.submissions(self.geo_uid):  # the fake outlives each test
+            self.fake.delete_submission(self.geo_uid, sub["_id"])
+
+
+@tagged("post_install", "-at_install")
+class TestLocation(GeoCase):
     def _subs(self):
         return self.env["kobo.submission"].search(
             [("form_id", "=", self.geo_form.id)], order="kobo_id"

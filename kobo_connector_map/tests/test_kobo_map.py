@@ -1,28 +1,13 @@
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
-from odoo.addons.kobo_connector.kobo_kpi.fake.xlsform import build_xlsform
-from odoo.addons.kobo_connector.tests.test_kobo_import import ImportCase, person
-from odoo.addons.kobo_connector.tests.test_kobo_location import GEO_SURVEY
+from odoo.addons.kobo_connector.tests.test_kobo_dashboard import outsider
+from odoo.addons.kobo_connector.tests.test_kobo_import import person
+from odoo.addons.kobo_connector.tests.test_kobo_location import GeoCase
 from odoo.addons.kobo_connector.tests.test_ui_dashboard import DashboardTourCase
 
 
 @tagged("post_install", "-at_install")
-class TestMap(ImportCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.geo_uid = cls.fake.create_asset(
-            xlsform=build_xlsform(GEO_SURVEY, []), name="Farm visits", deploy=True
-        )
-        cls.server.action_fetch_forms()
-        cls.geo_form = cls.env["kobo.form"].search([("asset_uid", "=", cls.geo_uid)])
-        cls.mapping.copy({"form_id": cls.geo_form.id, "enabled": True})
-
-    def setUp(self):
-        super().setUp()
-        for sub in self.fake.submissions(self.geo_uid):
-            self.fake.delete_submission(self.geo_uid, sub["_id"])
-
+class TestMap(GeoCase):
     def test_points_follow_the_search_with_state_and_record(self):
         """The map's points: located submissions of the search only, with
         their state and record, for a KoBo User; none for another company."""
@@ -41,15 +26,8 @@ class TestMap(ImportCase):
         self.assertEqual(point["submitted_by"], "amina")
         self.assertEqual(point["record_name"], "Amina")
         self.assertFalse(Sub.kobo_map_points([("state", "=", "error")]), "follows the filters")
-        other_company = self.env["res.company"].create({"name": "Elsewhere"})
-        outsider = new_test_user(
-            self.env,
-            login="kobo_map_outsider",
-            groups="base.group_user,kobo_connector.group_kobo_user",
-            company_id=other_company.id,
-            company_ids=[other_company.id],
-        )
-        self.assertFalse(self.env["kobo.submission"].with_user(outsider).kobo_map_points([]))
+        other = outsider(self.env, "kobo_map_outsider")
+        self.assertFalse(self.env["kobo.submission"].with_user(other).kobo_map_points([]))
 
     def test_form_map_and_submissions_offer_the_map(self):
         """A form opens its own submissions on the map; the submissions'

@@ -12,6 +12,8 @@ import {registry} from "@web/core/registry";
 /* global L, document */
 
 const OSM_TILES = "https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png";
+// a cluster takes the colour of the most urgent state among its markers
+const STATE_ORDER = ["error", "pending", "skipped", "ignored", "deleted", "imported"];
 
 /**
  * OCA's leaflet renderer, for submissions: the points come from
@@ -38,6 +40,37 @@ export class KoboSubmissionMapRenderer extends MapRenderer {
         );
     }
 
+    /** OCA's markers, in clusters coloured by the most urgent state they hold. */
+    renderMarkers() {
+        if (!this.leafletMap) {
+            return;
+        }
+        if (this.mainLayer) {
+            this.leafletMap.removeLayer(this.mainLayer);
+        }
+        this.mainLayer = L.markerClusterGroup({
+            iconCreateFunction: (cluster) => {
+                const states = new Set(
+                    cluster.getAllChildMarkers().map((marker) => marker.options.koboState)
+                );
+                const state = STATE_ORDER.find((s) => states.has(s)) || "other";
+                return L.divIcon({
+                    html: `<span>${cluster.getChildCount()}</span>`,
+                    className: `o_kobo_cluster o_kobo_marker_${state}`,
+                    iconSize: [32, 32],
+                });
+            },
+        });
+        for (const point of this.records) {
+            this.mainLayer.addLayer(this.prepareMarker(point));
+        }
+        const bounds = this.mainLayer.getBounds();
+        if (bounds.isValid()) {
+            this.leafletMap.fitBounds(bounds.pad(0.1));
+        }
+        this.leafletMap.addLayer(this.mainLayer);
+    }
+
     prepareMarker(point) {
         const marker = L.marker(L.latLng(point.lat, point.lng), {
             icon: L.divIcon({
@@ -46,6 +79,7 @@ export class KoboSubmissionMapRenderer extends MapRenderer {
             }),
             title: point.title,
             riseOnHover: true,
+            koboState: point.state,
         });
         marker.bindPopup(() => this.preparePopup(point));
         return marker;
@@ -66,7 +100,7 @@ export class KoboSubmissionMapRenderer extends MapRenderer {
         add("b", point.title, "d-block");
         add("span", point.state_label, `d-block o_kobo_map_state_${point.state}`);
         if (point.submitted_by) {
-            add("span", `${_t("Submitted by")} ${point.submitted_by}`, "d-block text-muted");
+            add("span", _t("Submitted by %s", point.submitted_by), "d-block text-muted");
         }
         const link = (text, className, onClick) => {
             const a = add("a", text, `d-block ${className}`);
@@ -86,7 +120,7 @@ export class KoboSubmissionMapRenderer extends MapRenderer {
             })
         );
         if (point.record_name) {
-            link(`${_t("Open the record")}: ${point.record_name}`, "o_kobo_open_record", () =>
+            link(_t("Open the record: %s", point.record_name), "o_kobo_open_record", () =>
                 this.action.doActionButton({
                     type: "object",
                     name: "action_open_record",
