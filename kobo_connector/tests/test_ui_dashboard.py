@@ -14,6 +14,8 @@ class DashboardTourCase(KoboTourCase):
     """A form with three submissions (two imported, one in error, in two
     places) and a KoBo User to read them."""
 
+    browser_size = "1920,1080"  # the menus of every language in the bar
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()

@@ -20,7 +20,7 @@ registry.category("web_tour.tours").add("kobo_connector_dashboard_tour", {
             ...stepUtils.goToAppSteps("kobo_connector.kobo_menu_root", "Open KoBoToolbox"),
             {
                 content: "The page reads in the user's direction",
-                trigger: kobo.rtl ? "html[dir=rtl] .o_kanban_view" : "html:not([dir=rtl]) .o_kanban_view",
+                trigger: kobo.rtl ? "body.o_rtl .o_kanban_view" : "body:not(.o_rtl) .o_kanban_view",
             },
             {
                 content: "The form's card counts its imported submissions",
