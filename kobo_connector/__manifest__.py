@@ -32,9 +32,13 @@
         "data/kobo_media_list_data.xml",
         "views/kobo_media_list_views.xml",
         "views/kobo_multi_mapping_views.xml",
+        "security/kobo_report_security.xml",
+        "views/kobo_form_dashboard_views.xml",
+        "views/kobo_submission_report_views.xml",
     ],
     "demo": ["demo/kobo_demo.xml"],
     "assets": {
+        "web.assets_backend": ["kobo_connector/static/src/**/*"],
         "web.assets_tests": ["kobo_connector/static/tests/tours/*.js"],
     },
     "application": True,

@@ -200,6 +200,24 @@ def get_value(sub, xpath):
     return sub.get(xpath)
 
 
+def location(sub, xpath=None):
+    """(latitude, longitude) of a submission, or (None, None): the geopoint
+    answer at ``xpath`` (``"lat lon alt acc"``), or KoBo's ``_geolocation``
+    (``[lat, lon]``, its first geopoint) when no question is chosen."""
+    if xpath:
+        parts = sub.get(xpath).split() if isinstance(sub.get(xpath), str) else ()
+    else:
+        parts = sub.get("_geolocation")
+        parts = parts if isinstance(parts, list) else ()
+    try:
+        lat, lon = float(parts[0]), float(parts[1])
+    except (TypeError, ValueError, IndexError):
+        return None, None
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+        return None, None
+    return lat, lon
+
+
 def iter_repeat(sub, repeat_xpath):
     """The items (dicts) of the repeat at ``repeat_xpath``. ``sub`` is a
     submission or an item of an enclosing repeat; given a submission and a

@@ -9,7 +9,7 @@ from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 
 from ..kobo_kpi.conditions import failing as conditions_failing
-from ..kobo_kpi.submission import ConversionError, Lines, Lookup, SubmissionRef
+from ..kobo_kpi.submission import ConversionError, Lines, Lookup, SubmissionRef, location
 from .kobo_mapping_condition import condition_words
 from .kobo_mapping_value import like_escaped
 from .kobo_submission_link import _record_names
@@ -280,8 +280,11 @@ class KoboSubmission(models.Model):
                 or (gated and (known[ref.kobo_id][3] or "") != ref.validation_status)
             ):
                 sub = self.browse(known[ref.kobo_id][0])
+                lat, lon = location(data, form._location_xpath())
                 sub.write(
                     {
+                        "latitude": lat or False,
+                        "longitude": lon or False,
                         "uuid": ref.uuid,
                         "root_uuid": ref.root_uuid,
                         "form_version": ref.version or False,
@@ -324,9 +327,11 @@ class KoboSubmission(models.Model):
             now,
         ]
         rows = io.StringIO()
+        xpath = form._location_xpath()
         for item in items:
             state, message, res_id = outcomes[item.id]
             ref = item.ref
+            lat, lon = location(item.payload, xpath)
             row = [
                 *fixed,
                 state,
@@ -342,6 +347,8 @@ class KoboSubmission(models.Model):
                 _copy_text(ref.version),
                 _copy_text(ref.validation_status),
                 _copy_text(json.dumps(item.payload, ensure_ascii=False)),
+                NULL if lat is None else repr(lat),
+                NULL if lon is None else repr(lon),
             ]
             rows.write("\t".join(row))
             rows.write("\n")
@@ -349,7 +356,8 @@ class KoboSubmission(models.Model):
         self.env.cr.copy_expert(
             "COPY kobo_submission (form_id, company_id, create_uid, write_uid, create_date, "
             "write_date, state, state_rank, error_message, res_model, res_id, kobo_id, uuid, "
-            "root_uuid, submission_time, submitted_by, form_version, validation_status, payload) "
+            "root_uuid, submission_time, submitted_by, form_version, validation_status, payload, "
+            "latitude, longitude) "
             "FROM STDIN",
             rows,
         )

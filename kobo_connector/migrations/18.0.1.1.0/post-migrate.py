@@ -1,7 +1,10 @@
 """Several mappings per form (issue 18): the one-enabled-mapping index goes,
 and each submission's record (``res_model``/``res_id``, with the lines it
 made) becomes a link of the mapping that made it: the form's enabled mapping
-of that model (else any of its mappings of that model)."""
+of that model (else any of its mappings of that model). Issue 20: submissions
+stored before they kept their coordinates get them."""
+
+from odoo import SUPERUSER_ID, api
 
 LINKS = """
     INSERT INTO kobo_submission_link (submission_id, mapping_id, res_model, res_id,
@@ -28,3 +31,6 @@ def migrate(cr, version):
     # the lines each record's import made move with it (the column stays, unused)
     lines = "s.import_lines" if cr.fetchone() else "NULL::jsonb"
     cr.execute(LINKS.format(lines=lines))  # pylint: disable=sql-injection
+    env = api.Environment(cr, SUPERUSER_ID, {})
+    forms = env["kobo.form"].with_context(active_test=False).search([])
+    env["kobo.submission"]._fill_locations(forms)
