@@ -392,18 +392,3 @@ def test_whole_submission_through_converters():
         30,
         False,
     ]
-
-
-def test_converters_are_cheap():
-    """100,000 answers through a prebuilt converter: well under a second each kind."""
-    import time
-
-    ints = make_converter(spec("integer"))
-    dts = make_converter(spec("datetime"))
-    sel = make_converter(spec("selection", selection=SEL))
-    t0 = time.perf_counter()
-    for _ in range(100_000):
-        ints("12")
-        dts("2026-08-20T13:51:00.000+02:00")
-        sel("Company")
-    assert time.perf_counter() - t0 < 3
