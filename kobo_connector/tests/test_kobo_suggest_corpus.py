@@ -100,7 +100,7 @@ class TestSuggestCorpus(KoboCase):
                 mapping.enabled = True
                 subs = self.env["kobo.submission"].search([("form_id", "=", form.id)])
                 self.assertEqual(len(subs), len(spec["submissions"]))
-                subs.action_reprocess()
+                subs.with_user(self.manager).action_reprocess()
                 errors = subs.filtered(lambda s: s.state != "imported")
                 self.assertFalse(
                     errors, "\n".join(errors.mapped(lambda s: f"#{s.kobo_id}: {s.error_message}"))

@@ -1,0 +1,159 @@
+/** @odoo-module **/
+/* A KoBo Manager starts a mapping with Suggest: a bilingual household survey
+ * (a repeat of members, a geopoint) whose submissions are already stored.
+ * Suggest draws the lines, each with its reason (the geopoint into latitude
+ * and longitude, the members into child contacts); what it held back is
+ * listed; Preview shows a stored submission through them; the mapping is
+ * enabled and the stored submissions reprocessed, without an error.
+ *
+ * The form and what to look for come from `window.koboTour`. */
+
+import { registry } from "@web/core/registry";
+import { stepUtils } from "@web_tour/tour_service/tour_utils";
+import { koboTourData } from "@kobo_connector/../tests/tours/tour_data";
+
+function exactItem(label) {
+    return `.o-autocomplete--dropdown-menu .o-autocomplete--dropdown-item a:contains(/^${label}$/)`;
+}
+
+registry.category("web_tour.tours").add("kobo_connector_suggest_tour", {
+    url: "/odoo",
+    steps: () => {
+        const kobo = koboTourData();
+        const line = ".o_field_widget[name=line_ids] .o_data_row";
+        return [
+            ...stepUtils.goToAppSteps("kobo_connector.kobo_menu_root", "Open KoBoToolbox"),
+            {
+                content: "Open Configuration",
+                trigger: '[data-menu-xmlid="kobo_connector.kobo_menu_config"]',
+                run: "click",
+            },
+            {
+                content: "Open Mappings",
+                trigger: 'a[data-menu-xmlid="kobo_connector.kobo_mapping_menu"]',
+                run: "click",
+            },
+            {
+                content: "New mapping",
+                trigger: ".o_list_button_add",
+                run: "click",
+            },
+            {
+                content: `Form: type ${kobo.form}`,
+                trigger: ".o_field_widget[name=form_id] input",
+                run: `edit ${kobo.form}`,
+            },
+            {
+                content: `Choose ${kobo.form}`,
+                trigger: exactItem(kobo.form),
+                run: "click",
+            },
+            {
+                content: "Creates: type Contact",
+                trigger: ".o_field_widget[name=model_id] input",
+                run: "edit Contact",
+            },
+            {
+                content: "Choose Contact",
+                trigger: exactItem("Contact"),
+                run: "click",
+            },
+            {
+                content: "Save",
+                trigger: ".o_form_button_save",
+                run: "click",
+            },
+            {
+                content: "Saved",
+                trigger: ".o_form_view .o_form_saved",
+            },
+            {
+                content: "Suggest the lines",
+                trigger: "button[name=action_suggest]",
+                run: "click",
+            },
+            {
+                content: "The head of household is the contact's name, and it says why",
+                trigger: `${line}:contains(${kobo.head}) td[name=suggest_reason]:contains(means Name)`,
+            },
+            {
+                content: "The geopoint's latitude",
+                trigger: `${line}:contains(Geo Latitude) td[name=suggest_reason]:contains(geopoint)`,
+            },
+            {
+                content: "The geopoint's longitude",
+                trigger: `${line}:contains(Geo Longitude) td[name=suggest_reason]:contains(geopoint)`,
+            },
+            {
+                content: "The members become child contacts",
+                trigger: `${line}:contains(${kobo.repeat}):has(td[name=field_type]:contains(one2many))`,
+            },
+            {
+                content: "What was held back, and why",
+                trigger: `.o_kobo_suggest_notes:contains(${kobo.heldBack})`,
+            },
+            {
+                content: "Preview a stored submission",
+                trigger: "button[name=action_preview]",
+                run: "click",
+            },
+            {
+                content: "The contact to be, with its members",
+                trigger: `.modal .o_kobo_preview_record:contains(${kobo.previewName}) .o_kobo_preview_o2m`,
+            },
+            {
+                content: "No line fails on it, and the database accepts it",
+                trigger: ".modal:not(:has(.o_kobo_preview_error)) .o_kobo_preview_db_ok",
+            },
+            {
+                content: "Close the preview",
+                trigger: ".modal .modal-footer button:contains(Close)",
+                run: "click",
+            },
+            {
+                content: "Preview closed",
+                trigger: "body:not(:has(.modal))",
+            },
+            {
+                content: "Switch the mapping on",
+                trigger: ".o_field_widget[name=enabled] input[type=checkbox]:not(:checked)",
+                run: "click",
+            },
+            {
+                // the toggle saves the mapping at once
+                content: "It is on, and saved",
+                trigger:
+                    ".o_form_view:not(:has(.o_form_button_save:visible)) .o_field_widget[name=enabled] input[type=checkbox]:checked",
+            },
+            {
+                content: "Open the Forms menu",
+                trigger: 'a[data-menu-xmlid="kobo_connector.kobo_form_menu"]',
+                run: "click",
+            },
+            {
+                content: `Open ${kobo.form}`,
+                trigger: `.o_kanban_record:contains(${kobo.form}):contains(Deployed)`,
+                run: "click",
+            },
+            {
+                content: "Its stored submissions waited for a mapping",
+                trigger: ".o_form_view button[name=action_open_errors]",
+                run: "click",
+            },
+            {
+                content: "Select them all",
+                trigger: ".o_list_view thead .o_list_record_selector input",
+                run: "click",
+            },
+            {
+                content: "Reprocess them",
+                trigger: ".o_control_panel button[name=action_reprocess]",
+                run: "click",
+            },
+            {
+                content: "All imported, no error",
+                trigger: `.o_notification:contains(${kobo.created} created):contains(0 errors)`,
+            },
+        ];
+    },
+});
