@@ -242,17 +242,19 @@ def _is_birth_date(name, field):
 
 
 def _labels(label, translations):
-    # imported when called: importing these files here would register their
-    # models' classes before this file's, changing the overrides' order
-    from .kobo_mapping_value import _labels
+    """{language: text} of a question's or a choice's labels."""
+    # imported when called: importing these files at the top would register their
+    # models' classes before this file's, changing the order of the overrides
+    from . import kobo_mapping_value
 
-    return _labels(label, translations)
+    return kobo_mapping_value._labels(label, translations)
 
 
 def _never_created():
-    from .kobo_submission_lookup import NEVER_CREATED  # see _labels
+    """The models an import never creates a record of (see _labels for the import)."""
+    from . import kobo_submission_lookup
 
-    return NEVER_CREATED
+    return kobo_submission_lookup.NEVER_CREATED
 
 
 def _value_map(entries, choices):

@@ -10,11 +10,11 @@
 
 import { registry } from "@web/core/registry";
 import { stepUtils } from "@web_tour/tour_service/tour_utils";
-import { koboTourData } from "@kobo_connector/../tests/tours/tour_data";
-
-function exactItem(label) {
-    return `.o-autocomplete--dropdown-menu .o-autocomplete--dropdown-item a:contains(/^${label}$/)`;
-}
+import {
+    closePreviewAndEnable,
+    koboTourData,
+    newMappingSteps,
+} from "@kobo_connector/../tests/tours/tour_data";
 
 registry.category("web_tour.tours").add("kobo_connector_suggest_tour", {
     url: "/odoo",
@@ -23,50 +23,7 @@ registry.category("web_tour.tours").add("kobo_connector_suggest_tour", {
         const line = ".o_field_widget[name=line_ids] .o_data_row";
         return [
             ...stepUtils.goToAppSteps("kobo_connector.kobo_menu_root", "Open KoBoToolbox"),
-            {
-                content: "Open Configuration",
-                trigger: '[data-menu-xmlid="kobo_connector.kobo_menu_config"]',
-                run: "click",
-            },
-            {
-                content: "Open Mappings",
-                trigger: 'a[data-menu-xmlid="kobo_connector.kobo_mapping_menu"]',
-                run: "click",
-            },
-            {
-                content: "New mapping",
-                trigger: ".o_list_button_add",
-                run: "click",
-            },
-            {
-                content: `Form: type ${kobo.form}`,
-                trigger: ".o_field_widget[name=form_id] input",
-                run: `edit ${kobo.form}`,
-            },
-            {
-                content: `Choose ${kobo.form}`,
-                trigger: exactItem(kobo.form),
-                run: "click",
-            },
-            {
-                content: "Creates: type Contact",
-                trigger: ".o_field_widget[name=model_id] input",
-                run: "edit Contact",
-            },
-            {
-                content: "Choose Contact",
-                trigger: exactItem("Contact"),
-                run: "click",
-            },
-            {
-                content: "Save",
-                trigger: ".o_form_button_save",
-                run: "click",
-            },
-            {
-                content: "Saved",
-                trigger: ".o_form_view .o_form_saved",
-            },
+            ...newMappingSteps(kobo.form, "Contact"),
             {
                 content: "Suggest the lines",
                 trigger: "button[name=action_suggest]",
@@ -105,26 +62,7 @@ registry.category("web_tour.tours").add("kobo_connector_suggest_tour", {
                 content: "No line fails on it, and the database accepts it",
                 trigger: ".modal:not(:has(.o_kobo_preview_error)) .o_kobo_preview_db_ok",
             },
-            {
-                content: "Close the preview",
-                trigger: ".modal .modal-footer button:contains(Close)",
-                run: "click",
-            },
-            {
-                content: "Preview closed",
-                trigger: "body:not(:has(.modal))",
-            },
-            {
-                content: "Switch the mapping on",
-                trigger: ".o_field_widget[name=enabled] input[type=checkbox]:not(:checked)",
-                run: "click",
-            },
-            {
-                // the toggle saves the mapping at once
-                content: "It is on, and saved",
-                trigger:
-                    ".o_form_view:not(:has(.o_form_button_save:visible)) .o_field_widget[name=enabled] input[type=checkbox]:checked",
-            },
+            ...closePreviewAndEnable(),
             {
                 content: "Open the Forms menu",
                 trigger: 'a[data-menu-xmlid="kobo_connector.kobo_form_menu"]',
