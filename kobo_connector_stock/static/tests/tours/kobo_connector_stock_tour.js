@@ -26,6 +26,38 @@ registry.category("web_tour.tours").add("kobo_connector_stock_tour", {
             content: "The moves come from the items",
             trigger: ".o_field_widget[name=line_ids] .o_data_row:contains(Stock Moves)",
         },
+        // KoBo's system fields are picked like questions: the submission's ID
+        // as the source document (before the value map's dialog: its closing
+        // reloads the mapping, which would drop a line being added meanwhile)
+        {
+            content: "Add a line",
+            trigger: ".o_field_widget[name=line_ids] .o_field_x2many_list_row_add a",
+            run: "click",
+        },
+        {
+            content: "Question: type KoBo ID",
+            trigger: ".o_field_widget[name=line_ids] .o_selected_row .o_field_widget[name=question_id] input",
+            run: "edit KoBo ID",
+        },
+        {
+            content: "Choose the system field _id",
+            trigger: ".o-autocomplete--dropdown-menu .o-autocomplete--dropdown-item a:contains(KoBo ID (_id))",
+            run: "click",
+        },
+        {
+            content: "Field: type Source Document",
+            trigger: ".o_field_widget[name=line_ids] .o_selected_row .o_field_widget[name=field_id] input",
+            run: "edit Source Document",
+        },
+        {
+            content: "Choose Source Document",
+            trigger: exactItem("Source Document"),
+            run: "click",
+        },
+        {
+            content: "Source Document is set",
+            trigger: ".o_field_widget[name=line_ids] .o_selected_row .o_field_widget[name=field_id] input:value(Source Document)",
+        },
         {
             content: "Open the value map of the warehouse question",
             trigger:
@@ -60,37 +92,6 @@ registry.category("web_tour.tours").add("kobo_connector_stock_tour", {
         {
             content: "The dialog is closed",
             trigger: "body:not(:has(.modal))",
-        },
-        // KoBo's system fields are picked like questions: the submission's ID
-        // as the source document
-        {
-            content: "Add a line",
-            trigger: ".o_field_widget[name=line_ids] .o_field_x2many_list_row_add a",
-            run: "click",
-        },
-        {
-            content: "Question: type KoBo ID",
-            trigger: ".o_field_widget[name=line_ids] .o_selected_row .o_field_widget[name=question_id] input",
-            run: "edit KoBo ID",
-        },
-        {
-            content: "Choose the system field _id",
-            trigger: ".o-autocomplete--dropdown-menu .o-autocomplete--dropdown-item a:contains(KoBo ID (_id))",
-            run: "click",
-        },
-        {
-            content: "Field: type Source Document",
-            trigger: ".o_field_widget[name=line_ids] .o_selected_row .o_field_widget[name=field_id] input",
-            run: "edit Source Document",
-        },
-        {
-            content: "Choose Source Document",
-            trigger: exactItem("Source Document"),
-            run: "click",
-        },
-        {
-            content: "Source Document is set",
-            trigger: ".o_field_widget[name=line_ids] .o_selected_row .o_field_widget[name=field_id] input:value(Source Document)",
         },
         {
             content: "Preview the latest submission",
