@@ -15,6 +15,7 @@ from kobo_kpi.submission import (
     _fix_iso,
     bare_uuid,
     convert,
+    geo_part_of,
     get_value,
     iter_repeat,
     make_converter,
@@ -345,6 +346,16 @@ def test_geopoint():
     assert exc.value.code == "geo_part" and exc.value.value is None
     assert str(exc.value).startswith('Question "gps": field "Where" (float): choose which part')
     assert convert_error("here", lat, "gps", question_type="geopoint").code == "not_geopoint"
+
+
+def test_geo_part_of_a_field_name():
+    """What Suggest asks before it draws a geopoint into a float field."""
+    assert geo_part_of("partner_latitude") == "lat"
+    assert geo_part_of("partner_longitude") == "lon"
+    assert geo_part_of("x_gps_lng") == "lon"
+    assert geo_part_of("x_Altitude") == "alt"
+    assert geo_part_of("x_where") is None
+    assert geo_part_of("") is None and geo_part_of(None) is None
 
 
 def test_files_and_unsupported():

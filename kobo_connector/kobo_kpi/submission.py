@@ -281,6 +281,14 @@ GEO_PARTS = {
 }
 
 
+def geo_part_of(field_name):
+    """The part of a geopoint a float field named ``field_name`` takes, from
+    its last word that names one (``partner_latitude`` -> ``"lat"``,
+    ``x_gps_lng`` -> ``"lon"``); None when no word does."""
+    tokens = (field_name or "").lower().split("_")
+    return next((GEO_PARTS[t] for t in reversed(tokens) if t in GEO_PARTS), None)
+
+
 @dataclass(slots=True)
 class Lookup:
     """Records of ``model`` to find by name (many2one: one name; many2many:
@@ -440,10 +448,7 @@ def _integer(spec, qtype, tz, geo_part):
 
 def _float(spec, qtype, tz, geo_part):
     if qtype == "geopoint":
-        part = GEO_PARTS.get(geo_part or "")
-        if not part:
-            tokens = spec.name.lower().split("_")
-            part = next((GEO_PARTS[t] for t in reversed(tokens) if t in GEO_PARTS), None)
+        part = GEO_PARTS.get(geo_part or "") or geo_part_of(spec.name)
         if not part:
             raise _Fail("geo_part")
 

@@ -201,6 +201,8 @@ class KoboForm(models.Model):
                 "label": node.label(),
                 "label_translations": _translations(node.labels, catalogue.languages),
                 "hint": node.hint(),
+                "appearance": node.appearance or False,
+                "constraint": node.constraint or False,
                 "required": node.required,
                 "is_group": node.is_group,
                 "is_repeat": node.is_repeat,

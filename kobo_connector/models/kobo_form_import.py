@@ -105,4 +105,7 @@ class KoboForm(models.Model):
         tz = form.tz or company.partner_id.tz or "UTC"
         # a fresh context: nothing of the caller's (defaults, active_test...) leaks in
         context = {"lang": user.lang, "tz": tz, "allowed_company_ids": [company.id]}
-        return self.env(user=user.id, su=False, context=context)
+        # the import user as the origin too: the lines of a model that refuses sudo
+        # commands (a contact's child contacts) are written as the origin user, who
+        # is otherwise whoever pressed Reprocess or Preview
+        return api.Environment(self.env.cr, user.id, context, su=False, uid_origin=user.id)

@@ -38,6 +38,8 @@ class KoboFormQuestion(models.Model):
     label = fields.Char()
     label_translations = fields.Text(string="Labels by Language")
     hint = fields.Char()
+    appearance = fields.Char(help="The question's XLSForm appearance, e.g. numbers, multiline.")
+    constraint = fields.Char(help="The question's XLSForm constraint, e.g. a regex().")
     required = fields.Boolean()
     is_group = fields.Boolean(string="Group")
     is_repeat = fields.Boolean(string="Repeat Group")
