@@ -27,6 +27,7 @@ SAMPLE = {
     "char": "x",
     "text": "x",
     "integer": 7,
+    "float": 1.5,
     "boolean": True,
     "datetime": "2020-01-01 00:00:00",
     "json": {"x": 1},

@@ -246,7 +246,12 @@ class TestProgress(ImportCase):
         self.form.sync_progress_date -= timedelta(seconds=10)  # a few seconds later
         self._sync_all(limit=2)
         progress = self._progress(self.user)
+        # one message while it ran (how many a call imports depends on the paging), then the end
         self.assertEqual(
-            [(p["done"], p["final"]) for p in progress], [(2, False), (6, False), (7, True)]
+            [(p["done"] == 2, p["final"]) for p in progress],
+            [(True, False), (False, False), (False, True)],
         )
+        self.assertLess(2, progress[1]["done"])
+        self.assertLess(progress[1]["done"], 7)
+        self.assertEqual(progress[2]["done"], 7)
         self.assertFalse(self._progress(self.manager), "only the requester hears of it")

@@ -93,9 +93,15 @@ function enableAndSave() {
             run: "click",
         },
         {
-            content: "Save",
-            trigger: ".o_form_button_save",
-            run: "click",
+            // the toggle saves the record itself; what it left unsaved, if anything, is saved here
+            content: "Save (when the toggle has not saved it already)",
+            trigger: ".o_form_view .o_form_status_indicator",
+            run() {
+                const save = document.querySelector(".o_form_button_save");
+                if (save && save.offsetParent) {
+                    save.click();
+                }
+            },
         },
         {
             content: "Saved",
