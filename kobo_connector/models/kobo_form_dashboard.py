@@ -43,8 +43,9 @@ class KoboForm(models.Model):
         readonly=True,
         copy=False,
         help="How many submissions KoBo had when the last sync started.",
+        kobo_system=True,
     )
-    sync_progress_date = fields.Datetime(readonly=True, copy=False)
+    sync_progress_date = fields.Datetime(readonly=True, copy=False, kobo_system=True)
     record_count = fields.Integer(string="Records", compute="_compute_record_count")
 
     def _compute_dashboard(self):
