@@ -2,7 +2,7 @@
     "name": "KoBoToolbox Connector",
     "summary": "Manage KoBoToolbox forms from Odoo and import every submission "
     "once, and only once, into the Odoo record it describes",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Productivity",
     "website": "https://github.com/kobo-connector/kobo_connector",
     "author": "kobo_connector developers",
@@ -31,9 +31,14 @@
         "security/kobo_media_list_security.xml",
         "data/kobo_media_list_data.xml",
         "views/kobo_media_list_views.xml",
+        "views/kobo_multi_mapping_views.xml",
+        "security/kobo_report_security.xml",
+        "views/kobo_form_dashboard_views.xml",
+        "views/kobo_submission_report_views.xml",
     ],
     "demo": ["demo/kobo_demo.xml"],
     "assets": {
+        "web.assets_backend": ["kobo_connector/static/src/**/*"],
         "web.assets_tests": ["kobo_connector/static/tests/tours/*.js"],
     },
     "application": True,

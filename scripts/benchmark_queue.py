@@ -52,6 +52,9 @@ def free_port():
 
 def setup(env, fake, forms, submissions):
     """FORMS deployed forms with SUBMISSIONS each and a mapping to contacts."""
+    env["ir.config_parameter"].set_param(
+        "kobo_connector.allow_private_urls", "1"
+    )  # the fake: 127.0.0.1
     server = env["kobo.server"].create({"name": "Bench", "url": fake.url, "token": fake.token})
     uids = []
     for n in range(forms):
@@ -135,6 +138,7 @@ def run_queue(env, forms, expected, timeout, slots, args):
         f"--db-filter=^{env.cr.dbname}$",
         f"--addons-path={args.addons_path}",
         f"--http-port={port}",
+        f"--gevent-port={free_port()}",  # not Odoo's fixed 8072: other servers may run
         "--http-interface=127.0.0.1",
         f"--workers={slots + 1}",  # the slots + one for the runner's calls and users
         "--max-cron-threads=0",

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 import urllib3
+from kobo_kpi import client as client_module
 from kobo_kpi import errors
 from kobo_kpi.client import USER_AGENT, KpiClient, _retry_after
 from requests.structures import CaseInsensitiveDict
@@ -634,46 +635,33 @@ def local(server, **kw):
 PHOTO = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 700  # ~180 KB, several chunks
 
 
-def test_download_same_host_redirect_keeps_token(server):
-    server.routes["/api/v2/assets/aX/data/4/attachments/att1/"] = Server.redirect("/media/x.jpg")
-    server.routes["/media/x.jpg"] = Server.file(PHOTO)
-    out = io.BytesIO()
-    assert local(server).download_attachment(
-        f"http://127.0.0.1:{server.port}/api/v2/assets/aX/data/4/attachments/att1/", out
-    ) == ("image/jpeg", "IMG_2235.jpg", len(PHOTO))
-    assert out.getvalue() == PHOTO
-    assert [s[2].get("Authorization") for s in server.seen] == [f"Token {TOKEN}"] * 2
+ATT1 = "/api/v2/assets/aX/data/4/attachments/att1/"
 
 
-def test_download_other_host_gets_no_token(server):
-    other = f"http://localhost:{server.port}/bucket/IMG.jpg?X-Amz-Signature=abc"
-    server.routes["/api/v2/assets/aX/data/4/attachments/att1/"] = Server.redirect(other)
-    server.routes["/bucket/IMG.jpg"] = Server.file(PHOTO, disposition=None)
+def test_download_builds_the_url_and_follows_no_redirect(server):
+    server.routes[ATT1] = Server.file(PHOTO)
     out = io.BytesIO()
-    client = local(server)
-    ctype, filename, size = client.download_attachment(
-        "/api/v2/assets/aX/data/4/attachments/att1/", out
+    assert local(server).download_attachment("aX", 4, "att1", out) == (
+        "image/jpeg",
+        "IMG_2235.jpg",
+        len(PHOTO),
     )
-    assert (ctype, filename, size) == ("image/jpeg", "IMG.jpg", len(PHOTO))
-    first, second = server.seen
-    assert first[2]["Authorization"] == f"Token {TOKEN}"
-    assert "Authorization" not in second[2]
-    assert client.request_count == 2
-
-
-def test_download_too_many_redirects(server):
-    for i in range(10):
-        server.routes[f"/r{i}"] = Server.redirect(f"/r{i + 1}")
-    with pytest.raises(errors.KoboError, match="more than 5 times"):
-        local(server).download_attachment("/r0", io.BytesIO())
-    assert len(server.seen) == 6
+    assert out.getvalue() == PHOTO
+    assert [s[2].get("Authorization") for s in server.seen] == [f"Token {TOKEN}"]
+    # a redirect is KoBo pointing elsewhere: refused, never followed
+    server.routes[ATT1] = Server.redirect("/media/x.jpg")
+    server.routes["/media/x.jpg"] = Server.file(PHOTO)
+    server.seen.clear()
+    with pytest.raises(errors.KoboError, match="does not follow redirects"):
+        local(server).download_attachment("aX", 4, "att1", io.BytesIO())
+    assert len(server.seen) == 1
 
 
 def test_download_max_bytes(server):
-    server.routes["/big"] = Server.file(PHOTO)
+    server.routes[ATT1] = Server.file(PHOTO)
     with pytest.raises(errors.KoboError, match="larger than the limit of 1000 bytes"):
-        local(server).download_attachment("/big", io.BytesIO(), max_bytes=1000)
-    server.routes["/chunked"] = lambda h: (
+        local(server).download_attachment("aX", 4, "att1", io.BytesIO(), max_bytes=1000)
+    server.routes[ATT1] = lambda h: (
         h.send_response(200),
         h.send_header("Content-Type", "image/jpeg"),
         h.end_headers(),
@@ -683,13 +671,27 @@ def test_download_max_bytes(server):
     )
     out = io.BytesIO()
     with pytest.raises(errors.KoboError, match="larger than the limit"):
-        local(server).download_attachment("/chunked", out, max_bytes=100_000)
+        local(server).download_attachment("aX", 4, "att1", out, max_bytes=100_000)
     assert len(out.getvalue()) <= 100_000
+
+
+def test_api_answer_capped_while_streaming(server, monkeypatch):
+    monkeypatch.setattr(client_module, "MAX_ANSWER_BYTES", 1000)
+    server.routes["/me/"] = lambda h: (
+        h.send_response(200),
+        h.send_header("Content-Type", "application/json"),
+        h.end_headers(),
+        h.wfile.write(b'{"username": "' + b"x" * 5000 + b'"}'),
+        h.wfile.flush(),
+        setattr(h, "close_connection", True),
+    )
+    with pytest.raises(errors.KoboError, match="answer is larger than the limit of 1000 bytes"):
+        local(server).me()
 
 
 def test_download_404(server):
     with pytest.raises(errors.KoboNotFound, match=r"Resource not found \(404\)"):
-        local(server).download_attachment("/nothing/", io.BytesIO())
+        local(server).download_attachment("aX", 4, "nothing", io.BytesIO())
 
 
 def test_real_redirect_on_api_call_is_refused(server):
@@ -725,23 +727,13 @@ def test_real_connection_refused_is_retried(call):
     assert client.request_count == 5  # never reached the server: even POST is retried
 
 
-def test_download_kpi_url_behind_proxy_is_rebased():
+def test_download_url_is_built_on_the_servers_url():
     client, script, _ = make((200, b"\x89PNG", {"Content-Type": "image/png"}))
-    url = "http://10.0.0.5:8000/api/v2/assets/aX/data/4/attachments/att1/"
-    assert client.download_attachment(url, io.BytesIO()) == ("image/png", "att1", 4)
+    assert client.download_attachment("aX", 4, "att1", io.BytesIO()) == ("image/png", "att1", 4)
     request = script.sent[0][0]
     assert request.url == f"{BASE}/api/v2/assets/aX/data/4/attachments/att1/"
     assert request.headers["Authorization"] == f"Token {TOKEN}"
     assert request.headers["Accept"] == "*/*"
-
-
-def test_download_foreign_url_gets_no_token():
-    client, script, _ = make((200, b"data", {"Content-Type": "text/csv"}))
-    url = "https://storage.example.net/exports/x.csv?sig=1"
-    assert client.download_attachment(url, io.BytesIO()) == ("text/csv", "x.csv", 4)
-    request = script.sent[0][0]
-    assert request.url == url
-    assert "Authorization" not in request.headers
 
 
 def test_throttled_message_and_context_manager():

@@ -26,8 +26,12 @@ from conformance_support import (
     wait_for,
 )
 from kobo_kpi import errors
+from kobo_kpi.approvals import change_key, changes_query
 from kobo_kpi.client import KpiClient
 from kobo_kpi.fake import build_xlsform
+from kobo_kpi.xlsform_check import check_xlsform
+from test_xlsform_corpus import BROKEN, GOOD, REFUSED
+from test_xlsform_corpus import data as corpus
 
 LIVE_SKIP = "KOBO_URL/KOBO_TOKEN not set: live KoBo conformance skipped"
 HOOK_WAIT = 20  # seconds: a real KPI delivers REST services through celery
@@ -182,6 +186,65 @@ def test_import_broken_xlsform(kobo):
         kobo.import_xlsform(NOT_EXCEL, name="Not Excel")
     assert info.value.error_type == "XlsFormatException"
     assert info.value.message == "Unsupported format, or corrupt file"
+
+
+@pytest.mark.parametrize("name", sorted(GOOD))
+def test_import_corpus(kobo, name):
+    """Each legitimate edge case of the project's corpus imports (and is
+    deleted after); its questions are where the local check puts them."""
+    data = corpus("good", name)
+    uid = kobo.import_xlsform(data, name=f"Conformance corpus {name}")
+    survey = kobo.client.get_asset(uid)["content"]["survey"]
+    xpaths = {row["$xpath"] for row in survey if row.get("$xpath")}
+    assert set(check_xlsform(data, use_pyxform=False).questions) <= xpaths
+
+
+# What the real KPI's import answers to the broken corpus forms it refuses
+# (the others it imports: most then fail to deploy)
+KPI_REFUSES = {
+    "begin_loop_over": ("ValueError", "unknown type ['begin loop over rooms']"),
+    "duplicate_name_other_group": ("DuplicateNameException", "Duplicate node name: q"),
+    "duplicate_name_same_level": ("DuplicateNameException", "Duplicate node name: q"),
+    "end_without_begin": ("IndexError", "pop from empty list"),
+    "invalid_names": ("ValueError", "Invalid node name: 1st"),
+    "named_row_without_type": ("KeyError", "'type'"),
+    "no_survey_sheet": ("SyntaxError", "xls upload must have one of these sheets: survey, library"),
+    "no_type_column": ("KeyError", "'type'"),
+    "survey_sheet_letter_case": (
+        "SyntaxError",
+        "xls upload must have one of these sheets: survey, library",
+    ),
+    "type_header_capitalised": ("KeyError", "'type'"),
+    "type_letter_case": ("ValueError", "unknown type ['Text']"),
+    "unknown_type": ("ValueError", "unknown type ['badtype']"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_import_broken_corpus(kobo, name):
+    """KoBo's import answer to each broken form of the corpus, the fake's
+    the same as the real KPI's."""
+    data = corpus("broken", name)
+    if name not in KPI_REFUSES:
+        kobo.import_xlsform(data, name=f"Conformance broken {name}")
+        return
+    with pytest.raises(errors.KoboImportError) as info:
+        kobo.import_xlsform(data, name=f"Conformance broken {name}")
+    assert (info.value.error_type, info.value.message) == KPI_REFUSES[name]
+
+
+@pytest.mark.parametrize("name", REFUSED)
+def test_refused_corpus_is_refused_by_kobo(kobo, name):
+    """What the local check refuses, KoBo refuses too: at the import, or at
+    the deployment (where KPI converts the form)."""
+    if kobo.kind == "fake":
+        pytest.skip("the fake KoBo does not convert a form when it deploys it")
+    try:
+        uid = kobo.import_xlsform(corpus("broken", name), name=f"Conformance refused {name}")
+    except errors.KoboImportError:
+        return
+    with pytest.raises(errors.KoboError):
+        kobo.client.deploy(uid)
 
 
 def test_replace_content(kobo):
@@ -348,6 +411,32 @@ def test_submissions_paging_query_fields_sort(kobo):
     assert client.get_submission(uid, ids[1])["full_name"] == "Person 1"
     with pytest.raises(errors.KoboBadRequest, match="query"):
         list(client.iter_submissions(uid, query="{not json"))
+
+
+def test_pages_from_an_offset_overlap_the_page_before(kobo):
+    """The import fetches pages side by side: page j of ``_id > cursor`` from
+    its (j * limit - 1)-th result, whose first submission is the last of page
+    j - 1 (kobo_form_sync._prefetch_new)."""
+    client = kobo.client
+    uid, _asset, _ids = deployed_form(kobo, "Conformance pages", n=5)
+    ids = [s["_id"] for s in client.iter_submissions(uid, fields=["_id"])]
+
+    def page(start, limit):
+        pages = client.iter_submission_pages(
+            uid,
+            query={"_id": {"$gt": ids[0]}},
+            fields=["_id"],
+            sort={"_id": 1},
+            limit=limit,
+            start=start,
+        )
+        results, count, _next = next(pages)
+        pages.close()
+        return [r["_id"] for r in results], count
+
+    assert page(0, 2) == (ids[1:3], 4)
+    assert page(1, 3) == (ids[2:5], 4), "page 1 starts with the last of page 0"
+    assert page(3, 3) == (ids[4:5], 4)
 
 
 def test_edit_submission(kobo):
@@ -578,6 +667,36 @@ def test_validation_statuses_in_bulk(kobo):
     assert client.get_validation_status(uid, sids[2]) == {}
     client.set_validation_statuses(uid, sids[:1], "")  # clears
     assert client.get_validation_status(uid, sids[0]) == {}
+
+
+def test_status_changes_paged_with_a_tie_break(kobo):
+    """The approval gate's query: status changes keyset-paged on (timestamp,
+    _id), a bulk change stamped with one second read whole; a cleared status
+    matches nothing."""
+    client = kobo.client
+    uid, _asset, _ids = deployed_form(kobo, "Conformance approvals", n=5)
+    sids = sorted(s["_id"] for s in client.iter_submissions(uid))
+    client.set_validation_statuses(uid, sids[:4], "validation_status_approved")
+    client.set_validation_statuses(uid, sids[4:], "validation_status_not_approved")
+    stamps = {s["_id"]: s["_validation_status"] for s in client.iter_submissions(uid)}
+    assert all(isinstance(stamps[sid]["timestamp"], int) for sid in sids)
+    seen, cursor, requests = [], (0, 0), 0
+    while True:
+        page = next(client.iter_submission_pages(uid, **changes_query(*cursor, 2)))
+        results, _count, _nxt = page
+        requests += 1
+        seen += [s["_id"] for s in results]
+        if not results:
+            break
+        cursor = max(change_key(s) for s in results)
+        if len(results) < 2:
+            break
+    expected = sorted(sids, key=lambda sid: (stamps[sid]["timestamp"], sid))
+    assert seen == expected
+    assert requests <= 4
+    client.set_validation_statuses(uid, sids[:1], "")  # cleared: {}
+    after = [s["_id"] for s in client.iter_submissions(uid, **changes_query(0, 0, 30))]
+    assert sids[0] not in after and sorted(after) == sids[1:]
 
 
 # ------------------------------------------------------------------ form life cycle

@@ -202,3 +202,22 @@ def test_empty_or_missing_content():
     cat = parse_content({})
     assert (cat.languages, cat.nodes, cat.by_xpath) == (["default"], [], {})
     assert parse_content(None).nodes == []
+
+
+def test_appearance_and_constraint_kept():
+    """What a question's appearance and constraint say it holds (Suggest
+    reads an email address from a regex constraint)."""
+    cat = parse_content(
+        {
+            "survey": [
+                row("text", "mail", "mail", ["Write to"], constraint="regex(., '^[^@]+@[^@]+$')"),
+                row("text", "tel", "tel", ["Call"], appearance="numbers"),
+                row("integer", "age", "age", ["Age"]),
+            ],
+            "translations": [None],
+        }
+    )
+    mail, tel, age = (cat.by_xpath[x] for x in ("mail", "tel", "age"))
+    assert mail.constraint == "regex(., '^[^@]+@[^@]+$')" and mail.appearance == ""
+    assert tel.appearance == "numbers" and tel.constraint == ""
+    assert (age.appearance, age.constraint) == ("", "")

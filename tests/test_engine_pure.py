@@ -93,3 +93,38 @@ def test_fake_refuses_long_request_lines_and_client_chunks(fake):
     assert got == ids
     paths = [path for _method, path in fake.requests]
     assert len(paths) > 1 and all(len(p) < 6000 for p in paths)
+
+
+def test_prefetcher_bounds_the_calls_to_one_server():
+    pre = Prefetcher(per_server=2)
+    lock = threading.Lock()
+    running, peak = [0], [0]
+
+    def call():
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.1)
+        with lock:
+            running[0] -= 1
+        return "page"
+
+    for key in range(6):
+        assert pre.start(key, call, group="form", server="kf", replace=False)
+    assert [pre.take(key, group="form") for key in range(6)] == ["page"] * 6
+    assert peak[0] == 2, "at most two calls to one server at a time"
+
+
+def test_prefetcher_starts_nothing_while_a_retry_after_runs():
+    pre = Prefetcher()
+
+    def throttled():
+        raise errors.KoboThrottled("429", retry_after=0.3)
+
+    assert pre.start("a", throttled, group="form", server="kf")
+    assert pre.take("a", group="form") is None
+    assert not pre.start("b", lambda: 1, group="form", server="kf"), "KoBo said wait"
+    assert pre.start("c", lambda: 1, group="form", server="other")  # another server
+    time.sleep(0.35)
+    assert pre.start("d", lambda: 2, group="form", server="kf")
+    assert pre.take("d", group="form") == 2

@@ -210,7 +210,8 @@ def test_import_no_survey_sheet_and_anonymous(fake_kobo, api):
     from openpyxl import Workbook
 
     wb = Workbook()
-    wb.active.title = "nothing"
+    wb.active.title = "Survey"  # KPI reads sheets by their exact names...
+    wb.create_sheet("choices")  # ...when there are several (a lone sheet is the survey)
     buf = io.BytesIO()
     wb.save(buf)
     done = _import(api, fake_kobo, file=buf.getvalue(), library="false")

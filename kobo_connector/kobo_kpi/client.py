@@ -12,6 +12,7 @@ message or a log line.
 import ast
 import base64
 import email.utils
+import io
 import json
 import logging
 import random
@@ -65,6 +66,8 @@ RETIRED_REPLACEMENT = "https://eu.kobotoolbox.org"
 IDEMPOTENT = frozenset({"GET", "HEAD", "DELETE", "PATCH", "PUT"})
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 MAX_REDIRECTS = 5
+# an API answer (a /data/ page of 1,000 submissions included) is read up to this size
+MAX_ANSWER_BYTES = 100 * 1024 * 1024
 # nginx in front of kf/eu refuses request lines over 8 kB: stay well under
 MAX_URL = 6000
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -431,14 +434,19 @@ class KpiClient:
         )
 
     def _request(self, method, path_or_url, **kw):
-        """One API call: the decoded JSON answer (``None`` when empty)."""
+        """One API call: the decoded JSON answer (``None`` when empty), read
+        while streaming up to ``MAX_ANSWER_BYTES``."""
         url = self._url(path_or_url)
-        resp = self._send(method, url, **kw)
-        if resp.status_code == 204 or not resp.content.strip():
+        resp = self._send(method, url, stream=True, **kw)
+        with resp:
+            body = io.BytesIO()
+            self._stream(resp, url, body, MAX_ANSWER_BYTES, what="answer")
+        if resp.status_code == 204 or not body.getvalue().strip():
             return None
         try:
-            return resp.json()
+            return json.loads(body.getvalue())
         except ValueError:
+            resp._content = body.getvalue()  # so that the error can quote the page
             raise self._not_json(resp, url) from None
 
     def _pages(self, path, params=None):
@@ -672,9 +680,14 @@ class KpiClient:
     # ------------------------------------------------------------------
     # Submissions
     # ------------------------------------------------------------------
-    def iter_submission_pages(self, uid, *, query=None, fields=None, sort=None, limit=1000):
-        """Yield ``(results, count, next_url)`` per page of ``/data/``."""
+    def iter_submission_pages(
+        self, uid, *, query=None, fields=None, sort=None, limit=1000, start=None
+    ):
+        """Yield ``(results, count, next_url)`` per page of ``/data/`` (from
+        the ``start``-th result of the query, when given)."""
         params = {"limit": limit}
+        if start:
+            params["start"] = start
         for key, value in (("query", query), ("fields", fields), ("sort", sort)):
             if value is not None:
                 params[key] = (
@@ -708,31 +721,20 @@ class KpiClient:
             return self._request("DELETE", path) or {}
         return self._request("PATCH", path, json={"validation_status.uid": status_uid})
 
-    def download_attachment(self, url, fileobj, *, max_bytes=None):
-        """Stream an attachment into ``fileobj``; return
-        ``(content_type, filename, size)``. Redirects are followed here (at
-        most 5 hops); the token goes only to the KoBo server's own origin."""
-        home = _origin(self.base_url)
-        if not urlsplit(url).scheme or urlsplit(url).path.startswith(self._api_prefix):
-            url = self._url(url)  # KoBo's own URL (maybe http:// behind a proxy): re-based
-        for _hop in range(MAX_REDIRECTS + 1):
-            own = _origin(url) == home
-            resp = self._send(
-                "GET", url, token=own, redirects_ok=True, stream=True, headers={"Accept": "*/*"}
-            )
-            with resp:
-                if resp.status_code < 300:
-                    return self._stream(resp, url, fileobj, max_bytes)
-                url = urljoin(url, resp.headers.get("Location", ""))
-            _logger.debug("KPI attachment redirected to host %s", urlsplit(url).hostname)
-        raise KoboError(
-            f"The attachment download was redirected more than {MAX_REDIRECTS} times.",
-            url=urlsplit(url)._replace(query="").geturl(),
-        )
+    def download_attachment(self, uid, sid, att_uid, fileobj, *, max_bytes=None):
+        """Stream the attachment ``att_uid`` of submission ``sid`` of form
+        ``uid`` into ``fileobj``; return ``(content_type, filename, size)``.
+        The URL is built here, on the server's own URL (never the
+        ``download_url`` KoBo lists: the token opens the whole account), and
+        no redirect is followed (KPI serves the file itself)."""
+        url = self._url(self._asset(uid, "data", sid, "attachments", att_uid))
+        resp = self._send("GET", url, stream=True, headers={"Accept": "*/*"})
+        with resp:
+            return self._stream(resp, url, fileobj, max_bytes)
 
-    def _stream(self, resp, url, fileobj, max_bytes):
+    def _stream(self, resp, url, fileobj, max_bytes, what="attachment"):
         length = resp.headers.get("Content-Length", "")
-        too_big = KoboError(f"The attachment is larger than the limit of {max_bytes} bytes.")
+        too_big = KoboError(f"The {what} is larger than the limit of {max_bytes} bytes.")
         if max_bytes is not None and length.isdigit() and int(length) > max_bytes:
             raise too_big
         size = 0

@@ -94,6 +94,8 @@ class Question:
     choices: list[Choice] = field(default_factory=list)
     sequence: int = 0
     kuid: str = ""
+    appearance: str = ""
+    constraint: str = ""
 
     def label(self, lang=None):
         """Label in ``lang`` (display name), else in the first language that
@@ -224,6 +226,8 @@ def parse_content(content):
             choices=list(choice_lists.get(list_name, ())) if list_name else [],
             sequence=len(nodes),
             kuid=row.get("$kuid") or row.get("kuid") or "",
+            appearance=str(row.get("appearance") or ""),
+            constraint=str(row.get("constraint") or ""),
         )
         nodes.append(node)
         if qtype.startswith("begin_"):

@@ -62,6 +62,18 @@ def cell(value):
     return str(value)
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+
+
+def neutralised(text):
+    """A cell that a spreadsheet would run as a formula (``= + - @``, tab,
+    CR first) gets a leading apostrophe; plain numbers (-5, +3.2) stay."""
+    if text.startswith(FORMULA_START) and not NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
 def build_csv(columns, rows):
     """CSV bytes (UTF-8, ``\\r\\n`` line ends as RFC 4180) of ``rows`` (dicts
     keyed by column, or sequences in column order). A row without a code is
@@ -75,7 +87,7 @@ def build_csv(columns, rows):
     codes = set()
     for row in rows:
         values = [row.get(c) for c in columns] if isinstance(row, dict) else list(row)
-        values = [cell(v) for v in values]
+        values = [neutralised(cell(v)) for v in values]
         code = values[columns.index("name")].strip()
         if not code:
             continue

@@ -200,6 +200,24 @@ def get_value(sub, xpath):
     return sub.get(xpath)
 
 
+def location(sub, xpath=None):
+    """(latitude, longitude) of a submission, or (None, None): the geopoint
+    answer at ``xpath`` (``"lat lon alt acc"``), or KoBo's ``_geolocation``
+    (``[lat, lon]``, its first geopoint) when no question is chosen."""
+    if xpath:
+        parts = sub.get(xpath).split() if isinstance(sub.get(xpath), str) else ()
+    else:
+        parts = sub.get("_geolocation")
+        parts = parts if isinstance(parts, list) else ()
+    try:
+        lat, lon = float(parts[0]), float(parts[1])
+    except (TypeError, ValueError, IndexError):
+        return None, None
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+        return None, None
+    return lat, lon
+
+
 def iter_repeat(sub, repeat_xpath):
     """The items (dicts) of the repeat at ``repeat_xpath``. ``sub`` is a
     submission or an item of an enclosing repeat; given a submission and a
@@ -261,6 +279,14 @@ GEO_PARTS = {
     "acc": "acc",
     "accuracy": "acc",
 }
+
+
+def geo_part_of(field_name):
+    """The part of a geopoint a float field named ``field_name`` takes, from
+    its last word that names one (``partner_latitude`` -> ``"lat"``,
+    ``x_gps_lng`` -> ``"lon"``); None when no word does."""
+    tokens = (field_name or "").lower().split("_")
+    return next((GEO_PARTS[t] for t in reversed(tokens) if t in GEO_PARTS), None)
 
 
 @dataclass(slots=True)
@@ -422,10 +448,7 @@ def _integer(spec, qtype, tz, geo_part):
 
 def _float(spec, qtype, tz, geo_part):
     if qtype == "geopoint":
-        part = GEO_PARTS.get(geo_part or "")
-        if not part:
-            tokens = spec.name.lower().split("_")
-            part = next((GEO_PARTS[t] for t in reversed(tokens) if t in GEO_PARTS), None)
+        part = GEO_PARTS.get(geo_part or "") or geo_part_of(spec.name)
         if not part:
             raise _Fail("geo_part")
 

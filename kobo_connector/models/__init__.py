@@ -1,3 +1,4 @@
+from . import kobo_system  # first: the mixin every kobo.* model inherits
 from . import (
     kobo_allowed_model,
     kobo_form,
@@ -20,3 +21,5 @@ from . import (
 )  # issue 12
 from . import kobo_permission, kobo_form_assignment, kobo_form_hook
 from . import kobo_media_list  # issue 13
+from . import kobo_submission_link, kobo_mapping_condition, kobo_form_gate  # issue 18
+from . import kobo_form_dashboard, kobo_submission_location, kobo_submission_report  # issue 20

@@ -7,8 +7,10 @@
   field that is not stored, read-only, computed without inverse, restricted
   by ``groups``, or security-relevant (passwords, groups, companies, users,
   access tokens, relations to those models).
-- **Line models**: the models reached through a one2many field of an allowed
-  model (a repeat group -> lines), still under the floor.
+- **Line models**: the models each allowlist entry names as the lines of its
+  records (a repeat group -> one2many lines: a transfer's moves, a
+  contact's child contacts), still under the floor; nothing else reached
+  through a one2many (a contact's bank accounts) is ever a line.
 - The **safe pickers** (``kobo.target.model``, ``kobo.target.field``): read-only
   SQL views of ``ir.model`` / ``ir.model.fields`` (same ids) that show a KoBo
   manager exactly what the policy allows, without any read right on
@@ -97,7 +99,6 @@ SECURITY_FIELD_PREFIXES = (
     "api_key",
 )
 SECURITY_FIELD_PARTS = ("password", "token", "secret")
-LINE_DEPTH = 3  # repeats within repeats
 
 
 class KoboAllowedModel(models.Model):
@@ -111,17 +112,26 @@ class KoboAllowedModel(models.Model):
     model = fields.Char(
         string="Technical Name", required=True, help="The Odoo model, e.g. res.partner."
     )
+    line_models = fields.Char(
+        string="Lines",
+        help="Technical names (comma-separated) of the models a repeat group may create as "
+        "one2many lines of these records, e.g. stock.move for transfers. Nothing else.",
+    )
 
     _sql_constraints = [
         ("model_uniq", "unique(model)", "This model is already allowed."),
     ]
 
-    @api.constrains("model")
+    @api.constrains("model", "line_models")
     def _check_model(self):
         for allowed in self:
-            error = self._floor_error(allowed.model)
-            if error:
-                raise ValidationError(error)
+            for model_name in [allowed.model, *allowed._line_model_names()]:
+                error = self._floor_error(model_name)
+                if error:
+                    raise ValidationError(error)
+
+    def _line_model_names(self):
+        return [name.strip() for name in (self.line_models or "").split(",") if name.strip()]
 
     def unlink(self):
         self.env["kobo.mapping"]._disable_gone(self.mapped("model"), reason="allowlist")
@@ -158,17 +168,11 @@ class KoboAllowedModel(models.Model):
 
     @api.model
     def _line_models(self):
-        """{model name} reached through a one2many of an allowed model."""
-        found, frontier = set(), self._allowed_models()
-        for _depth in range(LINE_DEPTH):
-            new = set()
-            for model_name in frontier:
-                for field in self.env[model_name]._fields.values():
-                    if field.type == "one2many" and not self._field_error(model_name, field.name):
-                        new.add(field.comodel_name)
-            frontier = new - found
-            found |= new
-        return found
+        """{model name} the allowlist entries name as their lines, above the floor."""
+        # sudo: the allowlist is no secret, and every import path needs it
+        entries = self.sudo().search([])
+        names = {name for entry in entries for name in entry._line_model_names()}
+        return {name for name in names if not self._floor_error(name)}
 
     @api.model
     def _model_error(self, model_name, line=False):

@@ -9,6 +9,7 @@ from odoo.exceptions import AccessError, UserError
 
 from ..kobo_kpi import errors
 from ..kobo_kpi.content import DEFAULT_LANGUAGE, parse_content
+from .kobo_form_hook import masked_url
 from .kobo_form_question import SYSTEM_QUESTIONS, SYSTEM_SEQUENCE
 
 _logger = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ def kobo_datetime(value):
 class KoboForm(models.Model):
     _name = "kobo.form"
     _description = "KoBo Form"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "kobo.system.mixin"]
     _order = "date_modified_kobo desc, id desc"
 
     name = fields.Char(
@@ -41,52 +42,66 @@ class KoboForm(models.Model):
         help="The form's name on KoBo. Change it with Rename, so that Odoo and KoBo agree.",
     )
     server_id = fields.Many2one(
-        "kobo.server", required=True, readonly=True, ondelete="restrict", index=True
+        "kobo.server",
+        required=True,
+        readonly=True,
+        ondelete="restrict",
+        index=True,
+        kobo_system="create",
     )
-    company_id = fields.Many2one(related="server_id.company_id", store=True)
-    asset_uid = fields.Char(string="KoBo UID", required=True, readonly=True, copy=False, index=True)
+    company_id = fields.Many2one(related="server_id.company_id", store=True, kobo_system=True)
+    asset_uid = fields.Char(
+        string="KoBo UID", required=True, readonly=True, copy=False, index=True, kobo_system=True
+    )
     active = fields.Boolean(default=True)
-    owner_username = fields.Char(string="Owner on KoBo", readonly=True)
+    owner_username = fields.Char(string="Owner on KoBo", readonly=True, kobo_system=True)
     deployment_status = fields.Selection(
         [("draft", "Draft"), ("deployed", "Deployed"), ("archived", "Archived on KoBo")],
         default="draft",
         required=True,
         readonly=True,
         tracking=True,
+        kobo_system=True,
     )
-    version_id = fields.Char(string="Latest Version", readonly=True)
-    deployed_version_id = fields.Char(string="Deployed Version", readonly=True, tracking=True)
+    version_id = fields.Char(string="Latest Version", readonly=True, kobo_system=True)
+    deployed_version_id = fields.Char(
+        string="Deployed Version", readonly=True, tracking=True, kobo_system=True
+    )
     needs_redeploy = fields.Boolean(
         compute="_compute_needs_redeploy",
         store=True,
         help="The form was changed on KoBo (content or name) since it was deployed: "
         "data collectors still get the deployed version until it is redeployed.",
     )
-    submission_count = fields.Integer(string="Submissions on KoBo", readonly=True)
-    date_modified_kobo = fields.Datetime(string="Modified on KoBo", readonly=True)
-    date_deployed = fields.Datetime(string="Deployed on", readonly=True)
-    enketo_url = fields.Char(string="Data Entry Link", readonly=True)
-    xls_url = fields.Char(string="XLSForm Download", readonly=True)
+    submission_count = fields.Integer(string="Submissions on KoBo", readonly=True, kobo_system=True)
+    date_modified_kobo = fields.Datetime(string="Modified on KoBo", readonly=True, kobo_system=True)
+    date_deployed = fields.Datetime(string="Deployed on", readonly=True, kobo_system=True)
+    enketo_url = fields.Char(string="Data Entry Link", readonly=True, kobo_system=True)
+    xls_url = fields.Char(string="XLSForm Download", readonly=True, kobo_system=True)
     gone_from_kobo = fields.Boolean(
         readonly=True,
         tracking=True,
         help="The form is no longer on KoBo (deleted there, or no longer shared "
         "with this server's account). It is kept because Odoo records refer to it.",
+        kobo_system=True,
     )
-    languages = fields.Char(readonly=True)
+    languages = fields.Char(readonly=True, kobo_system=True)
     catalogue_version_id = fields.Char(
         string="Questions of Version",
         readonly=True,
         help="The KoBo version the questions were read from: the deployed one "
         "(that is what submissions follow), or the latest one of a draft.",
+        kobo_system=True,
     )
     question_ids = fields.One2many("kobo.form.question", "form_id", string="Questions")
     question_count = fields.Integer(compute="_compute_question_count")
-    last_refresh = fields.Datetime(string="Last Refreshed", readonly=True)
+    last_refresh = fields.Datetime(string="Last Refreshed", readonly=True, kobo_system=True)
     assignment_ids = fields.One2many("kobo.form.assignment", "form_id", string="Sharing")
     hook_ids = fields.One2many("kobo.form.hook", "form_id", string="REST Services")
     remote_lists_error = fields.Char(
-        readonly=True, help="Why the sharing or REST services could not be read from KoBo."
+        readonly=True,
+        help="Why the sharing or REST services could not be read from KoBo.",
+        kobo_system=True,
     )
 
     _sql_constraints = [
@@ -153,6 +168,9 @@ class KoboForm(models.Model):
         """Read the asset's detail (or use ``asset``) and rebuild the question
         catalogue when the version it follows changed."""
         self.ensure_one()
+        self.check_access("write")
+        # sudo: what KoBo answered is the engine's to write (no user writes it); checked above
+        self = self.sudo()
         if asset is None or "content" not in asset:
             asset = client.get_asset(self.asset_uid)
         vals = self._values_from_asset(asset)
@@ -183,6 +201,8 @@ class KoboForm(models.Model):
                 "label": node.label(),
                 "label_translations": _translations(node.labels, catalogue.languages),
                 "hint": node.hint(),
+                "appearance": node.appearance or False,
+                "constraint": node.constraint or False,
                 "required": node.required,
                 "is_group": node.is_group,
                 "is_repeat": node.is_repeat,
@@ -275,7 +295,7 @@ class KoboForm(models.Model):
                         ) from exc
                     _logger.info("KoBo form %s: %s failed", form.asset_uid, title)
                     if isinstance(exc, errors.KoboNotFound):
-                        form.gone_from_kobo = True
+                        form.sudo().gone_from_kobo = True  # sudo: KoBo's answer, write checked
                     form.message_post(
                         body=Markup("%s<br/>%s")
                         % (self.env._("%(action)s failed.", action=title), reason)
@@ -439,6 +459,9 @@ class KoboForm(models.Model):
     def _refresh_sharing(self, client):
         """Rebuild the Sharing tab from KoBo's permission assignments."""
         self.ensure_one()
+        self.check_access("write")
+        # sudo: the assignments are KoBo's, mirrored by the engine; the caller may write the form
+        self = self.sudo()
         rows = client.permission_assignments(self.asset_uid)
         owner = self.owner_username
         labels = {p.codename: p.name for p in self.env["kobo.permission"].search([])}
@@ -464,6 +487,9 @@ class KoboForm(models.Model):
         the last failure's message from one log read per failing hook. The
         hooks' ``settings`` (passwords, headers) are never copied."""
         self.ensure_one()
+        self.check_access("write")
+        # sudo: the hooks are KoBo's, mirrored by the engine; the caller may write the form
+        self = self.sudo()
         try:
             hooks = client.list_hooks(self.asset_uid)
         except (errors.KoboForbidden, errors.KoboNotFound) as exc:
@@ -488,7 +514,8 @@ class KoboForm(models.Model):
                     "form_id": self.id,
                     "hook_uid": hook["uid"],
                     "name": hook.get("name") or hook["uid"],
-                    "endpoint": hook.get("endpoint"),
+                    # the push secret stays in the manager-only push fields
+                    "endpoint": masked_url(hook.get("endpoint")) or False,
                     "active_on_kobo": bool(hook.get("active")),
                     "export_type": hook.get("export_type")
                     if hook.get("export_type") in ("json", "xml")
@@ -666,7 +693,7 @@ class KoboForm(models.Model):
                 "REST service %(name)s added on KoBo: %(format)s to %(endpoint)s.",
                 name=name,
                 format=export_type.upper(),
-                endpoint=endpoint,
+                endpoint=masked_url(endpoint),
             )
         )
         return self.hook_ids.filtered(lambda h: h.hook_uid == hook_uid)
@@ -679,7 +706,9 @@ class KoboForm(models.Model):
         )
         asset = client.get_asset(uid)
         if not form:
-            form = self.create(
+            self.check_access("create")
+            # sudo: a form is created from KoBo's answer (its uid, its status), checked above
+            form = self.sudo().create(
                 dict(self._values_from_asset(asset), server_id=server.id, asset_uid=uid)
             )
         form._refresh_from_kobo(client, asset=asset)
@@ -796,7 +825,8 @@ class KoboForm(models.Model):
             date=fields.Date.to_string(purge),
         )
         self.message_post(body=message)
-        self.write({"active": False, "gone_from_kobo": True})
+        # sudo: gone from KoBo is the engine's to say; the caller is a manager (checked)
+        self.sudo().write({"active": False, "gone_from_kobo": True})
         return self.server_id._notify(title, message, "success", sticky=True)
 
     def _open_wizard(self, model, name, context=None):

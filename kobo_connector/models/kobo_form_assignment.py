@@ -7,20 +7,24 @@ class KoboFormAssignment(models.Model):
 
     _name = "kobo.form.assignment"
     _description = "KoBo Form Permission Assignment"
+    _inherit = ["kobo.system.mixin"]
     _order = "is_owner, username, codename"
 
-    form_id = fields.Many2one("kobo.form", required=True, ondelete="cascade", index=True)
-    company_id = fields.Many2one(related="form_id.company_id", store=True)
-    url = fields.Char(string="KoBo URL", required=True, readonly=True)
-    username = fields.Char(string="KoBo User", required=True, readonly=True)
-    codename = fields.Char(required=True, readonly=True)
-    label = fields.Char(string="Permission", readonly=True)
+    form_id = fields.Many2one(
+        "kobo.form", required=True, ondelete="cascade", index=True, kobo_system=True
+    )
+    company_id = fields.Many2one(related="form_id.company_id", store=True, kobo_system=True)
+    url = fields.Char(string="KoBo URL", required=True, readonly=True, kobo_system=True)
+    username = fields.Char(string="KoBo User", required=True, readonly=True, kobo_system=True)
+    codename = fields.Char(required=True, readonly=True, kobo_system=True)
+    label = fields.Char(string="Permission", readonly=True, kobo_system=True)
     partial_filter = fields.Char(
         string="Only Submissions Of",
         readonly=True,
         help="KoBo's filter of a partial permission: which submissions it covers.",
+        kobo_system=True,
     )
-    is_owner = fields.Boolean(string="Owner", readonly=True)
+    is_owner = fields.Boolean(string="Owner", readonly=True, kobo_system=True)
 
     def action_revoke(self):
         """Revoke this assignment on KoBo (KPI also revokes the permissions

@@ -1,4 +1,20 @@
+import re
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
 from odoo import fields, models
+
+# the secret of Odoo's own push URL (controllers/push.py): /kobo/push/<form id>/<secret>
+PUSH_SECRET = re.compile(r"(/kobo/push/\d+/)[^/?#]+")
+
+
+def masked_url(url):
+    """``url`` without the credentials it may carry: no user:password, the
+    push secret and every query value replaced by ``***``."""
+    parts = urlsplit(url or "")
+    netloc = parts.netloc.rpartition("@")[2]
+    path = PUSH_SECRET.sub(r"\1***", parts.path)
+    query = "&".join(f"{key}=***" for key, _v in parse_qsl(parts.query, keep_blank_values=True))
+    return urlunsplit((parts.scheme, netloc, path, query, parts.fragment))
 
 
 class KoboFormHook(models.Model):
@@ -7,23 +23,31 @@ class KoboFormHook(models.Model):
 
     _name = "kobo.form.hook"
     _description = "KoBo REST Service"
+    _inherit = ["kobo.system.mixin"]
     _order = "name, id"
 
-    form_id = fields.Many2one("kobo.form", required=True, ondelete="cascade", index=True)
-    company_id = fields.Many2one(related="form_id.company_id", store=True)
-    hook_uid = fields.Char(string="KoBo UID", required=True, readonly=True)
-    name = fields.Char(required=True, readonly=True)
-    endpoint = fields.Char(readonly=True)
-    active_on_kobo = fields.Boolean(string="Enabled", readonly=True)
-    export_type = fields.Selection([("json", "JSON"), ("xml", "XML")], readonly=True)
-    auth_level = fields.Selection(
-        [("no_auth", "None"), ("basic_auth", "Basic")], string="Authentication", readonly=True
+    form_id = fields.Many2one(
+        "kobo.form", required=True, ondelete="cascade", index=True, kobo_system=True
     )
-    subset_fields = fields.Char(string="Fields Sent", readonly=True)
-    success_count = fields.Integer(string="Delivered", readonly=True)
-    failed_count = fields.Integer(string="Failed", readonly=True)
-    pending_count = fields.Integer(string="Pending", readonly=True)
-    last_failure = fields.Char(string="Last Failure", readonly=True)
+    company_id = fields.Many2one(related="form_id.company_id", store=True, kobo_system=True)
+    hook_uid = fields.Char(string="KoBo UID", required=True, readonly=True, kobo_system=True)
+    name = fields.Char(required=True, readonly=True, kobo_system=True)
+    endpoint = fields.Char(readonly=True, kobo_system=True)
+    active_on_kobo = fields.Boolean(string="Enabled", readonly=True, kobo_system=True)
+    export_type = fields.Selection(
+        [("json", "JSON"), ("xml", "XML")], readonly=True, kobo_system=True
+    )
+    auth_level = fields.Selection(
+        [("no_auth", "None"), ("basic_auth", "Basic")],
+        string="Authentication",
+        readonly=True,
+        kobo_system=True,
+    )
+    subset_fields = fields.Char(string="Fields Sent", readonly=True, kobo_system=True)
+    success_count = fields.Integer(string="Delivered", readonly=True, kobo_system=True)
+    failed_count = fields.Integer(string="Failed", readonly=True, kobo_system=True)
+    pending_count = fields.Integer(string="Pending", readonly=True, kobo_system=True)
+    last_failure = fields.Char(string="Last Failure", readonly=True, kobo_system=True)
 
     def _hook_run(self, title, operation, message):
         """Run ``operation(client)`` on KoBo for this hook, then re-read the

@@ -45,9 +45,12 @@ class KoboForm(models.Model):
         default = self._default_import_user()
         for form in self:
             user = form.import_user_id
-            if user and user._is_superuser():
+            if user and (user._is_superuser() or user.sudo()._is_admin()):
                 raise ValidationError(
-                    self.env._("Imports never run as the superuser: choose a real, limited user.")
+                    self.env._(
+                        "Imports never run as the superuser or an administrator: choose a "
+                        "real, limited user."
+                    )
                 )
             if user != default and not (self.env.su or self.env.user._is_system()):
                 raise AccessError(
@@ -61,11 +64,15 @@ class KoboForm(models.Model):
         return forms
 
     def _sync_import_user_companies(self):
-        """Keep the module's import user's companies in step with the forms'."""
+        """Keep the module's import user's companies in step with the forms':
+        only with companies the acting user works in (the superuser: the
+        cron and upgrades, whose forms' companies a member chose)."""
         default = self._default_import_user()
         # sudo: read the forms' companies and import users whoever syncs
         forms = self.sudo().filtered(lambda f: f.company_id and f.import_user_id == default)
         missing = forms.company_id - default.sudo().company_ids
+        if not self.env.user._is_superuser():
+            missing &= self.env.user.company_ids
         if missing:
             # sudo: only an administrator writes users; this is the module's own import user
             default.sudo().company_ids = [Command.link(company.id) for company in missing]
@@ -85,17 +92,20 @@ class KoboForm(models.Model):
                 )
             )
         self._sync_import_user_companies()
-        company = form.company_id or user.company_id
-        if company not in user.sudo().company_ids:
+        company = form.company_id  # never the import user's default company
+        if not company or company not in user.sudo().company_ids:
             raise UserError(
                 self.env._(
                     "The import user %(user)s of %(form)s is not allowed in the company %(company)s.",
                     user=user.name,
                     form=form.name,
-                    company=company.name,
+                    company=company.name or "-",
                 )
             )
         tz = form.tz or company.partner_id.tz or "UTC"
         # a fresh context: nothing of the caller's (defaults, active_test...) leaks in
         context = {"lang": user.lang, "tz": tz, "allowed_company_ids": [company.id]}
-        return self.env(user=user.id, su=False, context=context)
+        # the import user as the origin too: the lines of a model that refuses sudo
+        # commands (a contact's child contacts) are written as the origin user, who
+        # is otherwise whoever pressed Reprocess or Preview
+        return api.Environment(self.env.cr, user.id, context, su=False, uid_origin=user.id)

@@ -25,6 +25,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..kobo_kpi import errors
+from .kobo_form_sync import PAGE_SIZE, PREFETCH
 
 _logger = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class KoboForm(models.Model):
         copy=False,
         groups="kobo_connector.group_kobo_manager",
         help="The secret part of this form's push URL. Regenerate it if the URL leaked.",
+        kobo_system=True,
     )
     push_url = fields.Char(
         string="Push URL",
@@ -54,9 +56,14 @@ class KoboForm(models.Model):
         groups="kobo_connector.group_kobo_manager",
         help="Where KoBo posts new submissions of this form (REST Services).",
     )
-    push_hook_uid = fields.Char(string="REST Service on KoBo", readonly=True, copy=False)
+    push_hook_uid = fields.Char(
+        string="REST Service on KoBo", readonly=True, copy=False, kobo_system=True
+    )
     push_status = fields.Char(
-        readonly=True, copy=False, help="What KoBo said the last time its deliveries were checked."
+        readonly=True,
+        copy=False,
+        help="What KoBo said the last time its deliveries were checked.",
+        kobo_system=True,
     )
     pending_push_ids = fields.One2many("kobo.pending.push", "form_id", string="Pending Pushes")
     pending_push_count = fields.Integer(compute="_compute_pending_push_count")
@@ -79,7 +86,10 @@ class KoboForm(models.Model):
         help="Leave empty to write nothing back for submissions in error.",
     )
     validation_writeback_error = fields.Text(
-        readonly=True, copy=False, help="Why the last write-back to KoBo failed (retried later)."
+        readonly=True,
+        copy=False,
+        help="Why the last write-back to KoBo failed (retried later).",
+        kobo_system=True,
     )
 
     @api.depends("push_secret")
@@ -178,7 +188,8 @@ class KoboForm(models.Model):
             return client.create_hook(self.asset_uid, HOOK_NAME, url)
 
         hook = self._push_call(self.env._("Register push"), register)
-        self.write(
+        # sudo: the push fields are the engine's; _push_client checked the write right
+        self.sudo().write(
             {
                 "push_hook_uid": hook["uid"],
                 "push_status": self.env._("Registered: KoBo will post each new submission."),
@@ -208,7 +219,7 @@ class KoboForm(models.Model):
                 _logger.info("KoBo form %s: push already removed on KoBo", self.asset_uid)
 
         self._push_call(self.env._("Unregister push"), unregister)
-        self.write({"push_hook_uid": False, "push_status": False})
+        self.sudo().write({"push_hook_uid": False, "push_status": False})  # sudo: as above
         self.message_post(body=self.env._("Push unregistered: KoBo no longer posts submissions."))
         return self.env["kobo.server"]._notify(
             self.env._("Push unregistered"),
@@ -252,7 +263,7 @@ class KoboForm(models.Model):
         hook, logs = self._push_call(self.env._("Check push"), check)
         if hook is None:
             message = self.env._("The REST service was removed on KoBo: register the push again.")
-            self.write({"push_hook_uid": False, "push_status": message})
+            self.sudo().write({"push_hook_uid": False, "push_status": message})  # sudo: as above
             return self.env["kobo.server"]._notify(self.env._("Push status"), message, "warning")
         status = self.env._(
             "%(active)s — %(ok)s delivered, %(failed)s failed, %(pending)s pending.",
@@ -268,7 +279,7 @@ class KoboForm(models.Model):
                 code=last.get("status_code") or "-",
                 message=(last.get("message") or "")[:300],
             )
-        self.push_status = status
+        self.sudo().push_status = status  # sudo: the engine's status; write checked
         return self.env["kobo.server"]._notify(
             self.env._("Push status"),
             status,
@@ -278,10 +289,11 @@ class KoboForm(models.Model):
     # ------------------------------------------------------------------
     # The import of pushed submissions (called by the import step)
     # ------------------------------------------------------------------
-    def _import_pushed(self, client, limit=1000):
+    def _import_pushed(self, client, limit=1000, kobo_ids=None):
         """Read the submissions pushed to this form from KoBo (``_id $in``)
         and import them through the pull path; forget the pending rows (a
         pushed id KoBo does not know, e.g. a made-up one, is forgotten too).
+        ``kobo_ids``: only these (as ``_prefetch_pushed`` fetched them).
         Called under the form's lock, inside the import step's savepoint:
         if KoBo fails, the rows stay for the next step. Return counts."""
         self.ensure_one()
@@ -293,14 +305,30 @@ class KoboForm(models.Model):
             (self.id,),
         )
         self.env["kobo.pending.push"].invalidate_model()
-        pending = self.env["kobo.pending.push"].search(
-            [("form_id", "=", self.id)], limit=limit, order="kobo_id"
-        )
+        domain = [("form_id", "=", self.id)]
+        subs = None
+        if kobo_ids is not None:
+            domain.append(("kobo_id", "in", kobo_ids))
+            page = PREFETCH.take(("pushed", tuple(kobo_ids)), self._prefetch_group("push"))
+            subs = page[0] if page else None
+        pending = self.env["kobo.pending.push"].search(domain, limit=limit, order="kobo_id")
         if not pending:
             return {}
-        counts = self._pull_ids(client, pending.mapped("kobo_id"))
+        ids = pending.mapped("kobo_id")
+        if subs is not None:
+            subs = [sub for sub in subs if sub.get("_id") in set(ids)]
+        counts = self._pull_ids(client, ids, subs)
         pending.unlink()
         return counts
+
+    def _prefetch_pushed(self, kobo_ids):
+        """Read these pushed submissions from KoBo in the background, for
+        ``_import_pushed`` (one request, ``_id $in``)."""
+        self.ensure_one()
+        kw = {"query": {"_id": {"$in": list(kobo_ids)}}, "sort": {"_id": 1}, "limit": PAGE_SIZE}
+        group = self._prefetch_group("push")
+        PREFETCH.drop(group)
+        self._prefetch(("pushed", tuple(kobo_ids)), kw, group)
 
     # ------------------------------------------------------------------
     # Validation status write-back (called by the after-import cron)

@@ -17,11 +17,14 @@ class KoboFormQuestion(models.Model):
 
     _name = "kobo.form.question"
     _description = "KoBo Form Question"
+    _inherit = ["kobo.system.mixin"]
     _order = "form_id, sequence, id"
     _rec_names_search = ["xpath", "label"]
 
-    form_id = fields.Many2one("kobo.form", required=True, ondelete="cascade", index=True)
-    company_id = fields.Many2one(related="form_id.company_id", store=True)
+    form_id = fields.Many2one(
+        "kobo.form", required=True, ondelete="cascade", index=True, kobo_system="create"
+    )
+    company_id = fields.Many2one(related="form_id.company_id", store=True, kobo_system=True)
     active = fields.Boolean(default=True)
     sequence = fields.Integer()
     xpath = fields.Char(
@@ -35,6 +38,8 @@ class KoboFormQuestion(models.Model):
     label = fields.Char()
     label_translations = fields.Text(string="Labels by Language")
     hint = fields.Char()
+    appearance = fields.Char(help="The question's XLSForm appearance, e.g. numbers, multiline.")
+    constraint = fields.Char(help="The question's XLSForm constraint, e.g. a regex().")
     required = fields.Boolean()
     is_group = fields.Boolean(string="Group")
     is_repeat = fields.Boolean(string="Repeat Group")
@@ -68,10 +73,11 @@ class KoboFormQuestion(models.Model):
 class KoboFormChoice(models.Model):
     _name = "kobo.form.choice"
     _description = "KoBo Question Choice"
+    _inherit = ["kobo.system.mixin"]
     _order = "question_id, sequence, id"
 
     question_id = fields.Many2one(
-        "kobo.form.question", required=True, ondelete="cascade", index=True
+        "kobo.form.question", required=True, ondelete="cascade", index=True, kobo_system="create"
     )
     sequence = fields.Integer()
     name = fields.Char(required=True, help="The value stored in submissions.")

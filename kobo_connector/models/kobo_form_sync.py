@@ -64,7 +64,17 @@ _logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 1000
 LOCK_NAMESPACE = 0x6B6F626F  # "kobo": advisory locks of form syncs
-CALL_SECONDS = 60  # a cron call starts no new step after this (limit_time_real is 120 s)
+# One call of a scheduled action starts no new step after CALL_SECONDS of
+# wall time or CALL_CPU_SECONDS of CPU; when it has worked at least a second
+# and work remains, it ends its job and triggers it again, so that Odoo's
+# prefork cron worker never stacks several calls under one watchdog (every
+# ready job of a database, each up to 10 calls, runs under one
+# limit_time_real, 120 s, and one limit_time_cpu, 60 s: README, "Prefork").
+CALL_SECONDS = 15
+CALL_CPU_SECONDS = 10
+CALL_LIMIT = 10 * PAGE_SIZE  # submissions per call of the scheduled import
+PAGES_IN_FLIGHT = 3  # pages of one form fetched side by side (latency hidden)
+PUSH_QUIET = 1.0  # seconds: pushes of a form within this wake the import once
 RECONCILE_EVERY = timedelta(hours=20)  # a form is reconciled about once a day
 MAX_BACKOFF = 3600  # seconds
 RECHECK = PAGE_SIZE  # the re-read window covers at most this many stored submissions
@@ -77,8 +87,15 @@ CONCURRENT_UPDATE = (
     psycopg2.errors.LockNotAvailable,
     psycopg2.errors.DeadlockDetected,
 )
-# one page fetched ahead per form, shared by the steps of this process
+# pages fetched ahead, shared by the steps of this process (bounded per server)
 PREFETCH = Prefetcher()
+# the page chains being fetched ahead: (database, form id) -> chain (_prefetch_new)
+CHAINS = {}
+
+
+def _call_spent(started, cpu):
+    """Whether a call begun at these clocks has spent its budget."""
+    return time.monotonic() - started > CALL_SECONDS or time.process_time() - cpu > CALL_CPU_SECONDS
 
 
 def _first_page(client, uid, **kw):
@@ -99,54 +116,80 @@ class KoboForm(models.Model):
 
     mapping_ids = fields.One2many("kobo.mapping", "form_id", string="Mappings")
     mapping_id = fields.Many2one(
-        "kobo.mapping", string="Enabled Mapping", compute="_compute_mapping_id"
+        "kobo.mapping", string="First Enabled Mapping", compute="_compute_mapping_id"
     )
     submission_ids = fields.One2many("kobo.submission", "form_id", string="Submissions")
     imported_count = fields.Integer(compute="_compute_submission_counts")
     error_count = fields.Integer(compute="_compute_submission_counts")
+    skipped_count = fields.Integer(compute="_compute_submission_counts")
+    waiting_count = fields.Integer(compute="_compute_submission_counts")
     sync_cursor = fields.Integer(
         readonly=True,
         copy=False,
         help="The highest KoBo submission id imported: the next sync asks KoBo for newer ones.",
+        kobo_system=True,
     )
-    last_sync = fields.Datetime(readonly=True, copy=False)
+    last_sync = fields.Datetime(readonly=True, copy=False, kobo_system=True)
     last_sync_result = fields.Char(
         string="Last Sync Result",
         readonly=True,
         copy=False,
         help="What the last sync that did anything did.",
+        kobo_system=True,
     )
     sync_error = fields.Text(
-        readonly=True, copy=False, help="Why the last sync could not talk to KoBo."
+        readonly=True,
+        copy=False,
+        help="Why the last sync could not talk to KoBo.",
+        kobo_system=True,
     )
-    sync_step_date = fields.Datetime(readonly=True, copy=False)
-    run_new = fields.Integer(readonly=True, copy=False)
-    run_updated = fields.Integer(readonly=True, copy=False)
-    run_errors = fields.Integer(readonly=True, copy=False)
+    sync_step_date = fields.Datetime(readonly=True, copy=False, kobo_system=True)
+    run_new = fields.Integer(readonly=True, copy=False, kobo_system=True)
+    run_updated = fields.Integer(readonly=True, copy=False, kobo_system=True)
+    run_errors = fields.Integer(readonly=True, copy=False, kobo_system=True)
     sync_request_ids = fields.One2many("kobo.sync.request", "form_id")
     next_poll = fields.Datetime(
         readonly=True,
         copy=False,
         help="A caught-up form is asked for news again from this time on (poll interval, or "
         "KoBo's Retry-After when it throttled us). A sync request does not wait for it.",
+        kobo_system=True,
     )
-    throttle_count = fields.Integer(readonly=True, copy=False)
+    throttle_count = fields.Integer(readonly=True, copy=False, kobo_system=True)
     edit_cursor = fields.Integer(
-        readonly=True, copy=False, help="Where the listing of edited submissions resumes."
+        readonly=True,
+        copy=False,
+        help="Where the listing of edited submissions resumes.",
+        kobo_system=True,
     )
     reconcile_cursor = fields.Integer(
-        readonly=True, copy=False, help="Where the reconciliation with KoBo resumes."
+        readonly=True,
+        copy=False,
+        help="Where the reconciliation with KoBo resumes.",
+        kobo_system=True,
     )
-    reconcile_counts = fields.Json(readonly=True, copy=False)
-    last_reconcile = fields.Datetime(readonly=True, copy=False)
+    reconcile_counts = fields.Json(readonly=True, copy=False, kobo_system=True)
+    last_reconcile = fields.Datetime(readonly=True, copy=False, kobo_system=True)
     reconcile_retry = fields.Datetime(
-        readonly=True, copy=False, help="A reconciliation that failed resumes then."
+        readonly=True,
+        copy=False,
+        help="A reconciliation that failed resumes then.",
+        kobo_system=True,
     )
 
-    @api.depends("mapping_ids.enabled")
+    @api.depends("mapping_ids.enabled", "mapping_ids.sequence")
     def _compute_mapping_id(self):
         for form in self:
-            form.mapping_id = form.mapping_ids.filtered("enabled")[:1]
+            form.mapping_id = form._enabled_mappings()[:1]
+
+    def _enabled_mappings(self):
+        """The enabled mappings, in the order they apply."""
+        self.ensure_one()
+        return self.mapping_ids.filtered("enabled").sorted(lambda m: (m.sequence, m.id))
+
+    def _compile_mappings(self):
+        """[(mapping, plan)] of the enabled mappings, in order."""
+        return [(mapping, mapping._compile()) for mapping in self._enabled_mappings()]
 
     def _compute_submission_counts(self):
         counts = {
@@ -158,6 +201,8 @@ class KoboForm(models.Model):
         for form in self:
             form.imported_count = counts.get((form, "imported"), 0)
             form.error_count = counts.get((form, "error"), 0)
+            form.skipped_count = counts.get((form, "skipped"), 0)
+            form.waiting_count = counts.get((form, "waiting"), 0)
 
     def _open_submissions(self, domain):
         self.ensure_one()
@@ -173,6 +218,12 @@ class KoboForm(models.Model):
 
     def action_open_errors(self):
         return self._open_submissions([("state", "=", "error")])
+
+    def action_open_skipped(self):
+        return self._open_submissions([("state", "=", "skipped")])
+
+    def action_open_waiting(self):
+        return self._open_submissions([("state", "=", "waiting")])
 
     # ------------------------------------------------------------------
     # "Sync from KoBo": record the request, wake the cron
@@ -274,11 +325,123 @@ class KoboForm(models.Model):
         )
 
     @api.model
-    def _cron_import(self, limit=PAGE_SIZE):
+    def _cron_import(self, limit=CALL_LIMIT):
         """Import one bounded batch over the forms that are due, and tell the
         cron what remains so that it calls again."""
         forms = self._forms_to_import()
         return self._serve(forms, lambda form, budget: form._sync_step(budget), limit)
+
+    @api.model
+    def _cron_import_pushed(self, limit=PAGE_SIZE):
+        """KoBo's pushes, by a scheduled action of their own that the push
+        receiver wakes, so that a pushed form never waits behind the other
+        forms' imports. The submissions pushed to each form are read from
+        KoBo side by side (``PREFETCH``, bounded per server), then imported
+        form by form through the pull path. The call stays while pushes keep
+        coming (until its budget), and ends only ``PUSH_QUIET`` after the
+        newest push it served: a push that did not wake it (one of the same
+        form came just before) is still seen. Pending pushes of forms that
+        can no longer be imported end with a message."""
+        started, cpu = time.monotonic(), time.process_time()
+        done = remaining = 0
+        quiet_at = 0.0
+        busy = {}  # form id -> when to try its lock again
+        failed = set()  # forms whose step failed: they wait for their back-off
+        while True:
+            self._kobo_commit()  # a fresh snapshot: the pushes recorded meanwhile
+            self.env.invalidate_all()  # and fresh forms (a mapping disabled meanwhile)
+            self._end_unimportable_pushes()
+            batch = {
+                form: ids
+                for form, ids in self._pushed_batch(limit).items()
+                if busy.get(form.id, 0) <= time.monotonic() and form.id not in failed
+            }
+            if _call_spent(started, cpu):
+                remaining = len(batch) + len(busy)
+                break
+            if not batch:
+                if time.monotonic() >= quiet_at and not busy:
+                    break
+                time.sleep(0.1)
+                busy = {k: v for k, v in busy.items() if v > time.monotonic()}
+                continue
+            for form, ids in batch.items():
+                form._prefetch_pushed(ids)
+            for form, ids in batch.items():
+                try:
+                    served, left = form._step_pushed(ids)
+                except Exception:  # the last guard: steps record their own failures
+                    _logger.exception("KoBo form %s: push step failed", form.asset_uid)
+                    self._kobo_rollback()
+                    served, left = 0, 0
+                done += served
+                if left and not served:  # its lock is taken: another step is on it
+                    busy[form.id] = time.monotonic() + 0.3
+                elif not served:
+                    failed.add(form.id)
+            quiet_at = time.monotonic() + PUSH_QUIET
+        self._cron_progress(done, remaining, started)
+        return done, remaining
+
+    @api.model
+    def _pushed_batch(self, limit):
+        """{form: pushed KoBo ids (at most ``limit``)} of the importable forms
+        with pending pushes, not waiting after a failure."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT form_id, (array_agg(kobo_id ORDER BY kobo_id))[1:%s] "
+            "FROM kobo_pending_push GROUP BY form_id ORDER BY min(received_on)",
+            (limit,),
+        )
+        rows = dict(self.env.cr.fetchall())
+        now = fields.Datetime.now()
+        forms = self.browse(list(rows)).filtered_domain(self._importable_domain())
+        return {
+            form: rows[form.id]
+            for form in forms
+            # after a failure (a 429 included), the form's back-off holds
+            if not (form.sync_error and form.next_poll and form.next_poll > now)
+        }
+
+    @api.model
+    def _end_unimportable_pushes(self):
+        """The pending pushes of forms that can no longer be imported end,
+        with a message on the form (the scheduled sync brings these
+        submissions once the form can be imported again)."""
+        self.env.flush_all()
+        self.env.cr.execute("SELECT DISTINCT form_id FROM kobo_pending_push")
+        forms = self.with_context(active_test=False).browse(
+            [form_id for (form_id,) in self.env.cr.fetchall()]
+        )
+        for form in forms - forms.filtered_domain(self._importable_domain()):
+            pending = form.pending_push_ids
+            form.message_post(
+                body=self.env._(
+                    "%(count)s submission(s) pushed by KoBo were not imported now: %(reason)s "
+                    "The scheduled sync imports them once the form can be imported again.",
+                    count=len(pending),
+                    reason=form._unimportable_reason(),
+                )
+            )
+            pending.unlink()
+        if forms:
+            self._kobo_commit()
+
+    def _unimportable_reason(self):
+        """Why this form is out of ``_importable_domain()`` (one sentence)."""
+        self.ensure_one()
+        server = self.server_id
+        if not self.active:
+            return self.env._("the form is archived in Odoo.")
+        if self.gone_from_kobo:
+            return self.env._("the form is no longer on KoBo.")
+        if self.deployment_status not in ("deployed", "archived"):
+            return self.env._("the form is not deployed on KoBo.")
+        if not self.mapping_ids.filtered("enabled"):
+            return self.env._("the form has no enabled mapping.")
+        if not server.active or server.state != "connected":
+            return self.env._("its KoBo server is not connected.")
+        return self.env._("the form cannot be imported.")
 
     @api.model
     def _cron_reconcile(self, limit=PAGE_SIZE):
@@ -289,24 +452,51 @@ class KoboForm(models.Model):
 
     @api.model
     def _serve(self, forms, step, limit):
-        """Give each form one step until ``limit`` submissions or
-        ``CALL_SECONDS`` are spent; one form's failure never stops the others."""
-        started = time.monotonic()
-        done = remaining = 0
-        for form in forms:
-            if done >= limit or time.monotonic() - started > CALL_SECONDS:
-                remaining += 1  # not served this time: at least one more call
-                continue
-            try:
-                served, left = step(form, min(PAGE_SIZE, limit - done))
-            except Exception:  # the last guard: steps record their own failures
-                _logger.exception("KoBo form %s: step failed", form.asset_uid)
-                self._kobo_rollback()
-                served, left = 0, 0
-            done += served
-            remaining += left
-        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        """Give each form one step per round, rounds while forms have work
+        left, until ``limit`` submissions or the call's budget
+        (``CALL_SECONDS``, ``CALL_CPU_SECONDS``) are spent; one form's
+        failure never stops the others."""
+        started, cpu = time.monotonic(), time.process_time()
+        done = 0
+        left = {}  # form -> what its last step left (1: not served in this call)
+        todo = forms
+        while todo:
+            for form in todo:
+                if done >= limit or _call_spent(started, cpu):
+                    left[form] = max(left.get(form, 0), 1)  # at least one more call
+                    continue
+                try:
+                    served, left[form] = step(form, min(PAGE_SIZE, limit - done))
+                except Exception:  # the last guard: steps record their own failures
+                    _logger.exception("KoBo form %s: step failed", form.asset_uid)
+                    self._kobo_rollback()
+                    served, left[form] = 0, 0
+                done += served
+                if not served:  # locked by another step: not again in this call
+                    todo -= form
+            todo = todo.filtered(lambda f: left[f])
+            if done >= limit or _call_spent(started, cpu):
+                break
+        remaining = sum(left.values())
+        self._cron_progress(done, remaining, started)
         return done, remaining
+
+    @api.model
+    def _cron_progress(self, done, remaining, started):
+        """Tell the scheduled action what remains. A call that worked at
+        least a second ends its job and triggers it again (a new unit of
+        work of the cron worker, with its own limits); a shorter one lets
+        Odoo call again at once. Odoo keeps a trigger only when it is not
+        older than the job's start, to the second: hence the second."""
+        cron_id = self.env.context.get("cron_id")
+        if remaining and cron_id:
+            wait = 1 - (time.monotonic() - started)
+            if wait <= 0 or not done:
+                if wait > 0:  # nothing could be done (forms busy): no busy loop
+                    time.sleep(wait)
+                self.env["ir.cron"].browse(cron_id)._trigger()
+                remaining = 0
+        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
 
     def _kobo_commit(self):
         """Commit the work of a step: the seam that tests replace to simulate
@@ -344,6 +534,16 @@ class KoboForm(models.Model):
             self._kobo_commit()
         return done, remaining
 
+    def _step_pushed(self, kobo_ids):
+        """Import these pushed submissions (read from KoBo) under the form's
+        lock; return (done, remaining)."""
+
+        def work(client, _limit):
+            self._add_run_counts(self._import_pushed(client, kobo_ids=kobo_ids))
+            return len(kobo_ids), 0
+
+        return self._run_step(work, len(kobo_ids))[:2]
+
     def _sync_step(self, limit=PAGE_SIZE):
         """New submissions; once caught up, the changes listing."""
         done, remaining, ok = self._run_step(self._do_new, limit)
@@ -374,9 +574,8 @@ class KoboForm(models.Model):
         the cursor moved past them."""
         # submissions KoBo pushed are read from KoBo and imported first
         self._add_run_counts(self._import_pushed(client, limit))
-        group = (self.env.cr.dbname, self.id)
-        key = (self.server_id.id, self.asset_uid, self.sync_cursor, limit)
-        page = PREFETCH.take(key, group)
+        page = self._take_new(limit)
+        chained = page is not None
         if page is None:
             page = _first_page(client, self.asset_uid, **self._new_query(self.sync_cursor, limit))
         results, count = page
@@ -385,7 +584,7 @@ class KoboForm(models.Model):
         if results:
             cursor = max(r["_id"] for r in results)
             if remaining:
-                self._prefetch_new(cursor, limit)
+                self._prefetch_new(cursor, limit, remaining, chained)
             counts = self.env["kobo.submission"]._import_page(self, results)
             self.sync_cursor = cursor
         self._add_run_counts(counts)
@@ -397,21 +596,81 @@ class KoboForm(models.Model):
     def _new_query(cursor, limit):
         return {"query": {"_id": {"$gt": cursor}}, "sort": {"_id": 1}, "limit": limit}
 
-    def _prefetch_new(self, cursor, limit):
-        """Fetch the page after ``cursor`` in the background (network only)."""
+    def _prefetch_group(self, kind="new"):
+        return (self.env.cr.dbname, self.id, kind)
+
+    def _prefetch(self, key, kw, group):
+        """Fetch ``/data/`` with ``kw`` in the background (network only)."""
         try:
             client = self.server_id._get_client()
         except UserError:
-            return
-        uid, kw = self.asset_uid, self._new_query(cursor, limit)
+            return False
+        uid = self.asset_uid
 
         def fetch():
             with client:
                 return _first_page(client, uid, **kw)
 
-        key = (self.server_id.id, uid, cursor, limit)
-        if not PREFETCH.start(key, fetch, (self.env.cr.dbname, self.id)):
-            client.close()
+        if PREFETCH.start(key, fetch, group, server=self.server_id.url, replace=False):
+            return True
+        client.close()
+        return False
+
+    def _prefetch_new(self, cursor, limit, remaining, chained):
+        """Keep up to ``PAGES_IN_FLIGHT`` pages after ``cursor`` on their way,
+        side by side: page j of the chain that starts at ``base`` is the
+        query ``_id > base`` from its (j * (limit - 1))-th result (KoBo gives
+        at most 1,000 a page), so that its first submission is the last of
+        page j - 1: ``_take_new`` checks that overlap, and a deletion or a
+        late submission that shifted the pages meanwhile only costs a direct
+        fetch."""
+        group = self._prefetch_group()
+        chain = CHAINS.get(group) if chained else None
+        if chain is None:
+            PREFETCH.drop(group)
+            chain = CHAINS[group] = {
+                "base": cursor,
+                "size": limit,
+                "next": 0,
+                "launched": 0,
+                "total": remaining,
+            }
+        base = chain["base"]
+        while (
+            chain["launched"] < chain["next"] + PAGES_IN_FLIGHT
+            and chain["launched"] * (limit - 1) + bool(chain["launched"]) < chain["total"]
+        ):
+            j = chain["launched"]
+            kw = self._new_query(base, limit)
+            if j:
+                kw["start"] = j * (limit - 1)
+            if not self._prefetch(("new", base, j, limit), kw, group):
+                break
+            chain["launched"] += 1
+
+    def _take_new(self, limit):
+        """The next page after the cursor from the chain fetched ahead
+        (``(results, count)``), or None."""
+        group = self._prefetch_group()
+        chain = CHAINS.get(group)
+        if chain is None or chain["size"] != limit:
+            return None
+        j = chain["next"]
+        page = PREFETCH.take(("new", chain["base"], j, limit), group)
+        if page is not None and j:
+            results, count = page
+            if results and results[0].get("_id") == self.sync_cursor:
+                page = results[1:], count - j * (limit - 1) - 1
+            else:
+                page = None  # the pages shifted: fetched again directly
+        elif page is not None and chain["base"] != self.sync_cursor:
+            page = None
+        if page is None:
+            CHAINS.pop(group, None)
+            PREFETCH.drop(group)
+            return None
+        chain["next"] = j + 1
+        return page
 
     def _do_edits(self, client, limit):
         """One page of the changes listing (edits, and the recent window);
@@ -475,10 +734,11 @@ class KoboForm(models.Model):
         """{kobo id: (uuid, state)} of the stored submissions among these."""
         self.env.flush_all()
         rows = self.env["kobo.submission"]._stored_rows(self.id, kobo_ids)
-        return {kobo_id: (uuid, state) for kobo_id, _id, uuid, state in rows}
+        return {kobo_id: (uuid, state) for kobo_id, _id, uuid, state, _status in rows}
 
-    def _pull_ids(self, client, kobo_ids):
-        """Fetch these submissions (URLs kept short) and import them."""
+    def _pull_ids(self, client, kobo_ids, subs=None):
+        """Fetch these submissions (URLs kept short), or take them from
+        ``subs`` (already fetched), and import them."""
         counts = defaultdict(int)
         batch = []
 
@@ -487,7 +747,9 @@ class KoboForm(models.Model):
                 counts[key] += value
             batch.clear()
 
-        for sub in client.iter_submissions_by_ids(self.asset_uid, kobo_ids):
+        if subs is None:
+            subs = client.iter_submissions_by_ids(self.asset_uid, kobo_ids)
+        for sub in subs:
             batch.append(sub)
             if len(batch) >= PAGE_SIZE:
                 flush()
@@ -509,14 +771,20 @@ class KoboForm(models.Model):
             limit=limit,
         )
         on_kobo = {r["_id"]: r.get("_uuid") for r in results}
+        kobo_statuses = {
+            r["_id"]: (r.get("_validation_status") or {}).get("uid") or "" for r in results
+        }
         top = max(on_kobo) if count > len(results) and on_kobo else None  # None: to the end
         self.env.flush_all()
         self.env.cr.execute(
-            "SELECT kobo_id, uuid, state FROM kobo_submission WHERE form_id = %s "
-            "AND kobo_id > %s AND (%s::int IS NULL OR kobo_id <= %s) ORDER BY kobo_id LIMIT %s",
+            "SELECT kobo_id, uuid, state, validation_status FROM kobo_submission "
+            "WHERE form_id = %s AND kobo_id > %s AND (%s::int IS NULL OR kobo_id <= %s) "
+            "ORDER BY kobo_id LIMIT %s",
             (self.id, cursor, top, top, limit + 1),
         )
         rows = self.env.cr.fetchall()
+        statuses = {row[0]: row[3] for row in rows}
+        rows = [row[:3] for row in rows]
         if len(rows) > limit:  # more stored than a step compares: stop at the limit-th
             rows = rows[:limit]
             top = rows[-1][0] if top is None else min(top, rows[-1][0])
@@ -545,6 +813,9 @@ class KoboForm(models.Model):
             if k in on_kobo and state != "ignored" and (on_kobo[k] != uuid or state == "deleted")
         ]
         missing = [k for k in on_kobo if k not in stored and k <= self.sync_cursor]
+        # a gated form: statuses KoBo changed, also cleared ones (the approvals poll misses those)
+        news = self._reconcile_news({k: statuses[k] for k in stored}, kobo_statuses)
+        changed += [k for k in news if k not in changed]
         counts = dict(self._pull_ids(client, sorted(changed + missing)), deleted=len(gone))
         totals = dict(self.reconcile_counts or {})
         for key, value in counts.items():

@@ -70,19 +70,23 @@ class KoboMapping(models.Model):
     @api.constrains("after_import_action_id", "model_name")
     def _check_after_import_action(self):
         for mapping in self.filtered("after_import_action_id"):
-            # sudo: only administrators can read server actions; this checks the approval
-            action = self.env["ir.actions.server"].sudo().browse(mapping.after_import_action_id.id)
-            if not (action.exists() and action.kobo_approved):
-                raise ValidationError(
-                    self.env._("This server action is not approved for KoBo imports.")
-                )
-            if action.model_id.model != mapping.model_name:
-                raise ValidationError(
-                    self.env._(
-                        "The after-import action must act on %(model)s, the model of the mapping.",
-                        model=mapping.model_name,
-                    )
-                )
+            error = mapping._after_import_action_error()
+            if error:
+                raise ValidationError(error)
+
+    def _after_import_action_error(self):
+        """Why this mapping's action may not run (or no longer), or False:
+        checked when it is chosen and again at every run."""
+        # sudo: only administrators can read server actions; this checks the approval
+        action = self.env["ir.actions.server"].sudo().browse(self.after_import_action_id.id)
+        if not (action.exists() and action.kobo_approved):
+            return self.env._("This server action is not approved for KoBo imports.")
+        if action.model_id.model != self.model_name:
+            return self.env._(
+                "The after-import action must act on %(model)s, the model of the mapping.",
+                model=self.model_name,
+            )
+        return False
 
     def write(self, vals):
         if vals.get("after_import_action_id"):
@@ -104,8 +108,11 @@ class KoboSubmission(models.Model):
         string="After-Import Action",
         readonly=True,
         copy=False,
+        kobo_system=True,
     )
-    action_error = fields.Text(string="After-Import Action Error", readonly=True, copy=False)
+    action_error = fields.Text(
+        string="After-Import Action Error", readonly=True, copy=False, kobo_system=True
+    )
 
     def init(self):
         res = super().init()
@@ -131,30 +138,46 @@ class KoboSubmission(models.Model):
             (with_action.form_id.ids,),
         )
         ran = 0
-        for mapping in with_action:
+        for form in with_action.form_id:
+            mappings = with_action.filtered(lambda m, f=form: m.form_id == f).sorted(
+                lambda m: (m.sequence, m.id)
+            )
             cr.execute(
                 "SELECT id FROM kobo_submission WHERE action_state IS NULL AND state = 'imported' "
-                "AND form_id = %s AND res_model = %s ORDER BY id LIMIT %s",
-                (mapping.form_id.id, mapping.model_name, limit),
+                "AND form_id = %s ORDER BY id LIMIT %s",
+                (form.id, limit),
             )
             subs = self.browse([row[0] for row in cr.fetchall()])
-            env = mapping.form_id._import_env()
-            action = env["ir.actions.server"].browse(mapping.after_import_action_id.id)
+            env = form._import_env()
+            # approval withdrawn or model changed since it was chosen: refused, at every run
+            refused = {mapping.id: mapping._after_import_action_error() for mapping in mappings}
             for sub in subs:
-                record = sub._record()
-                if record is None:
-                    sub.write({"action_state": "none"})
-                    continue
-                try:
-                    with cr.savepoint():
-                        action.with_context(
-                            active_model=record._name, active_id=record.id, active_ids=record.ids
-                        ).run()
-                except Exception as exc:  # any failure of the action: reported, import kept
-                    _logger.info("KoBo submission %s: after-import action failed", sub.id)
-                    sub.write({"action_state": "error", "action_error": str(exc)[:2000]})
+                # each mapping's action on the record that mapping made
+                done, failures = 0, []
+                for mapping in mappings:
+                    link = sub.link_ids.filtered(lambda link, m=mapping: link.mapping_id == m)
+                    record = link and env[link.res_model].browse(link.res_id).exists()
+                    if not record:
+                        continue
+                    if refused[mapping.id]:
+                        failures.append(f"{mapping.name}: {refused[mapping.id]}")
+                        continue
+                    action = env["ir.actions.server"].browse(mapping.after_import_action_id.id)
+                    try:
+                        with cr.savepoint():
+                            action.with_context(
+                                active_model=record._name,
+                                active_id=record.id,
+                                active_ids=record.ids,
+                            ).run()
+                    except Exception as exc:  # any failure of the action: reported, import kept
+                        _logger.info("KoBo submission %s: after-import action failed", sub.id)
+                        failures.append(f"{mapping.name}: {exc}"[:2000])
+                    done += 1
+                if failures:
+                    sub.write({"action_state": "error", "action_error": "\n".join(failures)})
                 else:
-                    sub.write({"action_state": "done", "action_error": False})
-                ran += 1
-            mapping.form_id._kobo_commit()
+                    sub.write({"action_state": "done" if done else "none", "action_error": False})
+                ran += done
+            form._kobo_commit()
         return ran

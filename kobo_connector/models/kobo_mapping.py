@@ -21,11 +21,17 @@ class KoboMapping(models.Model):
 
     _name = "kobo.mapping"
     _description = "KoBo Mapping"
-    _order = "form_id, id"
+    _inherit = ["kobo.system.mixin"]
+    _order = "form_id, sequence, id"
 
+    sequence = fields.Integer(
+        default=10, help="Mappings apply to each submission in this order (drag the handle)."
+    )
     name = fields.Char(compute="_compute_name", store=True, readonly=False)
-    form_id = fields.Many2one("kobo.form", required=True, ondelete="cascade", index=True)
-    company_id = fields.Many2one(related="form_id.company_id", store=True)
+    form_id = fields.Many2one(
+        "kobo.form", required=True, ondelete="cascade", index=True, kobo_system="create"
+    )
+    company_id = fields.Many2one(related="form_id.company_id", store=True, kobo_system=True)
     model_name = fields.Char(
         string="Model Name", index=True, help="The target model, e.g. res.partner."
     )
@@ -38,9 +44,11 @@ class KoboMapping(models.Model):
         "Allowed Models).",
     )
     enabled = fields.Boolean(
-        copy=False, help="Submissions are imported only through an enabled mapping (one per form)."
+        copy=False,
+        help="Submissions are imported through the form's enabled mappings, in their order: "
+        "all of them or none.",
     )
-    disabled_reason = fields.Char(readonly=True, copy=False)
+    disabled_reason = fields.Char(readonly=True, copy=False, kobo_system=True)
     line_ids = fields.One2many(
         "kobo.mapping.line",
         "mapping_id",
@@ -81,12 +89,7 @@ class KoboMapping(models.Model):
         )
 
     def write(self, vals):
-        res = super().write(_picked_names(self.env, vals, MAPPING_PICKERS))
-        if vals.get("enabled") is False:
-            # a mapping disabled then another enabled in one transaction: the
-            # disabling reaches the database first (one enabled per form, unique)
-            self.flush_recordset(["enabled"])
-        return res
+        return super().write(_picked_names(self.env, vals, MAPPING_PICKERS))
 
     @api.depends("model_name")
     def _compute_model_id(self):
@@ -105,7 +108,9 @@ class KoboMapping(models.Model):
 
     def _inverse_model_id(self):
         for mapping in self:
-            mapping.model_name = _ir_name("ir.model", mapping.model_id, "model")
+            name = _ir_name("ir.model", mapping.model_id, "model")
+            if mapping.model_name != name:  # unchanged: the name given with it stays
+                mapping.model_name = name
 
     @api.depends("model_name", "match_field_name")
     def _compute_match_field_id(self):
@@ -124,27 +129,6 @@ class KoboMapping(models.Model):
             # no dangling "Form →" while the model is still to be chosen
             target = mapping.model_id.name or mapping.model_name
             mapping.name = f"{mapping.form_id.name or ''} → {target}" if target else False
-
-    def init(self):
-        # at most one enabled mapping per form, in the database too
-        self.env.cr.execute(
-            "CREATE UNIQUE INDEX IF NOT EXISTS kobo_mapping_one_enabled_per_form "
-            "ON kobo_mapping (form_id) WHERE enabled"
-        )
-
-    @api.constrains("enabled", "form_id")
-    def _check_one_enabled(self):
-        for mapping in self.filtered("enabled"):
-            if (
-                self.search_count([("form_id", "=", mapping.form_id.id), ("enabled", "=", True)])
-                > 1
-            ):
-                raise ValidationError(
-                    self.env._(
-                        "The form %(form)s already has an enabled mapping: disable it first.",
-                        form=mapping.form_id.name,
-                    )
-                )
 
     @api.constrains("match_policy", "match_question_path", "match_field_name")
     def _check_match(self):
@@ -252,6 +236,12 @@ class KoboMapping(models.Model):
         aliases = {}
         lines = self.line_ids._compile(env[self.model_name], questions, tz, aliases)
         plan = _Plan(self.model_name, lines, aliases)
+        plan.conditions = self._conditions()
+        plan.refs = {
+            line.field_name: line.source_mapping_id.id
+            for line in self.line_ids
+            if line.source_mapping_id
+        }
         # which mapping imports (bridges read its options): the import env's only addition
         plan.env = env(context=dict(env.context, kobo_mapping_id=self.id))
         if self.match_policy == "match":
@@ -304,22 +294,26 @@ def _target_field(env, model_name, field_name):
 class KoboMappingLine(models.Model):
     _name = "kobo.mapping.line"
     _description = "KoBo Mapping Line"
+    _inherit = ["kobo.system.mixin"]
     _order = "sequence, id"
 
-    mapping_id = fields.Many2one("kobo.mapping", required=True, ondelete="cascade", index=True)
+    mapping_id = fields.Many2one(
+        "kobo.mapping", required=True, ondelete="cascade", index=True, kobo_system="create"
+    )
     parent_id = fields.Many2one(
         "kobo.mapping.line",
         string="Repeat Line",
         ondelete="cascade",
         index=True,
         help="For lines of a repeat group: the line mapping the repeat to a one2many field.",
+        kobo_system="create",
     )
     child_ids = fields.One2many("kobo.mapping.line", "parent_id", string="Line Fields", copy=True)
     sequence = fields.Integer(default=10)
     question_path = fields.Char(
         string="Question XPath", help="XPath of the question; empty for a constant."
     )
-    form_id = fields.Many2one(related="mapping_id.form_id")
+    form_id = fields.Many2one(related="mapping_id.form_id", kobo_system="create")
     question_id = fields.Many2one(
         "kobo.form.question",
         string="KoBo Question",
@@ -341,6 +335,15 @@ class KoboMappingLine(models.Model):
     constant = fields.Char(
         string="Constant / Default",
         help="Written when the question is empty, or always when no question is chosen.",
+    )
+    source_mapping_id = fields.Many2one(
+        "kobo.mapping",
+        string="Record Made By",
+        ondelete="restrict",
+        domain="[('form_id', '=', form_id), ('id', '!=', mapping_id)]",
+        help="Instead of a question: the record that this (earlier) mapping made for the same "
+        "submission, e.g. the picking's contact is the household's contact. Empty when that "
+        "mapping did not apply.",
     )
 
     @api.model_create_multi
@@ -407,7 +410,13 @@ class KoboMappingLine(models.Model):
         }
 
     @api.constrains(
-        "field_name", "question_path", "constant", "child_ids", "parent_id", "mapping_id"
+        "field_name",
+        "question_path",
+        "constant",
+        "child_ids",
+        "parent_id",
+        "mapping_id",
+        "source_mapping_id",
     )
     def _check_line(self):
         """When saved: the field belongs to the line's model, the policy
@@ -428,12 +437,54 @@ class KoboMappingLine(models.Model):
             if error:
                 raise ValidationError(error)
             field_type = self.env[model_name]._fields[line.field_name].type
-            if field_type == "one2many" and not line.question_path:
+            if field_type == "one2many" and not (line.question_path or line.child_ids):
                 raise ValidationError(
-                    self.env._("A one2many field is filled from a repeat group: choose it.")
+                    self.env._(
+                        "A one2many field is filled from a repeat group (choose it), or gets "
+                        "one line from the fields mapped in it."
+                    )
                 )
             if line.constant:
                 line._converter(self.env[model_name])  # raises if the constant does not convert
+            if line.source_mapping_id:
+                line._check_source(model_name)
+
+    def _check_source(self, model_name):
+        """A line taking an earlier mapping's record: a many2one of the line's
+        own mapping to the model that mapping makes, from an earlier mapping
+        of the same form."""
+        source, mapping = self.source_mapping_id, self.mapping_id
+        field = self.env[model_name]._fields[self.field_name]
+        if self.parent_id or self.question_path or field.type != "many2one":
+            raise ValidationError(
+                self.env._(
+                    "%(field)s: the record made by another mapping fills a many2one field of "
+                    "the mapping's own record, instead of a question.",
+                    field=field.string,
+                )
+            )
+        if source.form_id != mapping.form_id or (source.sequence, source.id) >= (
+            mapping.sequence,
+            mapping.id,
+        ):
+            raise ValidationError(
+                self.env._(
+                    "%(field)s: %(earlier)s must be an earlier mapping of the same form "
+                    "(mappings apply in their order).",
+                    field=field.string,
+                    earlier=source.name,
+                )
+            )
+        if source.model_name != field.comodel_name:
+            raise ValidationError(
+                self.env._(
+                    "%(field)s takes a %(model)s, and %(earlier)s makes a %(made)s.",
+                    field=field.string,
+                    model=self.env[field.comodel_name]._description,
+                    earlier=source.name,
+                    made=source.model_id.name or source.model_name,
+                )
+            )
 
     def _converter(self, model, questions=None, tz="UTC"):
         """(field spec, converter, converted constant) of this line."""
@@ -473,6 +524,9 @@ class KoboMappingLine(models.Model):
         Policy = self.env["kobo.allowed.model"]
         for line in self:
             Policy._check_target(model._name, [line.field_name], line=bool(line.parent_id))
+            if line.source_mapping_id:  # filled by the engine (plan.refs)
+                line._check_source(model._name)
+                continue
             spec, conv, constant = line._converter(model, questions, tz)
             question = questions.get(line.question_path)
             children = []
@@ -497,6 +551,13 @@ class _Line:
         self.constant = constant
         self.children = children
 
+    def raw(self, data):
+        """The answer; a one2many without a repeat group makes one line, of
+        the submission's own answers and constants."""
+        if self.path:
+            return data.get(self.path)
+        return [data] if self.children else None
+
 
 class _Plan:
     """A compiled mapping: turns a submission (or a repeat item) into values,
@@ -508,12 +569,14 @@ class _Plan:
         self.aliases = aliases  # {model: {choice name: choice label}}
         self.key_path = None
         self.key_field = None
+        self.conditions = []  # all must hold for the mapping to apply (kobo_kpi.conditions)
+        self.refs = {}  # {field: mapping id}: the record that mapping made for the submission
         self.env = None  # the import environment (kobo.form._import_env())
 
     def values(self, data, lines=None):
         vals = {}
         for line in self.lines if lines is None else lines:
-            raw = data.get(line.path) if line.path else None
+            raw = line.raw(data)
             if raw in (None, "", []) and line.constant is not False:
                 value = line.constant
             else:

@@ -32,9 +32,12 @@ SELECT_TYPES = (
 class KoboMappingValue(models.Model):
     _name = "kobo.mapping.value"
     _description = "KoBo Value Map Entry"
+    _inherit = ["kobo.system.mixin"]
     _order = "line_id, sequence, id"
 
-    line_id = fields.Many2one("kobo.mapping.line", required=True, ondelete="cascade", index=True)
+    line_id = fields.Many2one(
+        "kobo.mapping.line", required=True, ondelete="cascade", index=True, kobo_system="create"
+    )
     sequence = fields.Integer()
     choice = fields.Char(
         string="KoBo Choice", required=True, help="The choice's name in submissions."
@@ -172,7 +175,7 @@ class KoboMappingLine(models.Model):
         texts = {t for name, labels in choices for t in (name, *labels.values()) if t}
         targets = []
         for text in texts:
-            pattern = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = like_escaped(text)
             for record in Model.search_fetch([(rec_name, "=ilike", pattern)], [rec_name], limit=1):
                 targets.append((record.id, record[rec_name]))
         return targets
@@ -199,8 +202,21 @@ class KoboMappingLine(models.Model):
                     fields=set(self.env[spec.relation]._fields) if spec.relation else None,
                 )
                 table = {}
+                # every id goes through the import user's search (visibility, company)
+                ids = [e.res_id for e in line.value_ids if e.res_id] if spec.relation else []
+                Target = model.env[spec.relation].with_context(active_test=False) if ids else None
+                visible = set(Target.search([("id", "in", ids)]).ids) if ids else set()
                 for entry in line.value_ids:
                     if spec.relation:
+                        if entry.res_id and entry.res_id not in visible:
+                            raise ValidationError(
+                                self.env._(
+                                    "The value map of %(question)s names a record the import "
+                                    "user cannot see (choice %(choice)s): choose another.",
+                                    question=line.question_path,
+                                    choice=entry.choice,
+                                )
+                            )
                         if entry.res_id:
                             table[entry.choice] = entry.res_id
                     elif entry.value:
@@ -215,6 +231,11 @@ class KoboMappingLine(models.Model):
             except ConversionError as exc:
                 raise ValidationError(str(exc)) from exc
         return compiled
+
+
+def like_escaped(text):
+    """``text`` as an exact (=ilike) pattern: its ``\\``, ``%`` and ``_`` escaped."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _labels(label, translations):

@@ -50,12 +50,14 @@ FROM_FILE_TYPES = ("select_one_from_file", "select_multiple_from_file")
 PREVIEW_ROWS = 10
 CRON_LISTS = 20  # lists per run of the scheduled action
 UP_TO_DATE = ("published", "uploaded")
+# what a list publishes: who changes it becomes its publisher
+SHAPING = {"model_name", "model_id", "domain", "column_ids", "company_id", "target_ids"}
 
 
 class KoboMediaList(models.Model):
     _name = "kobo.media.list"
     _description = "KoBo Media List"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "kobo.system.mixin"]
     _order = "name, id"
 
     name = fields.Char(required=True, tracking=True)
@@ -95,15 +97,43 @@ class KoboMediaList(models.Model):
         copy=False,
         help="The records are always read with this user's rights: when they leave or lose "
         "the right, publishing stops rather than shows what they could not see.",
+        kobo_system=True,
     )
-    date_published = fields.Datetime(string="Last Published", readonly=True, copy=False)
-    published_hash = fields.Char(readonly=True, copy=False)
+    date_published = fields.Datetime(
+        string="Last Published", readonly=True, copy=False, kobo_system=True
+    )
+    published_hash = fields.Char(readonly=True, copy=False, kobo_system=True)
     records_stamp = fields.Char(
-        readonly=True, copy=False, help="Count and last write date of the published records."
+        readonly=True,
+        copy=False,
+        help="Count and last write date of the published records.",
+        kobo_system=True,
     )
     row_count = fields.Integer(compute="_compute_preview", string="Rows")
     preview = fields.Html(compute="_compute_preview", sanitize=False)
     preview_error = fields.Char(compute="_compute_preview")
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        lists = super().create(vals_list)
+        lists._shaped()
+        return lists
+
+    def write(self, vals):
+        self._kobo_check_company_move(vals, "target_ids")
+        res = super().write(vals)
+        if SHAPING & vals.keys():
+            self._shaped()
+        return res
+
+    def _shaped(self):
+        """Whoever changes what a list publishes (model, domain, columns,
+        company, forms) publishes it with their own rights from then on: the
+        server sets the publisher on that write, never the client."""
+        if self.env.su:  # the engine (cron, upgrade) shapes nothing
+            return
+        # sudo: publisher_id is a system field (kobo_system); this write is its only source
+        self.sudo().publisher_id = self.env.user
 
     # ------------------------------------------------------------------
     # Model and columns (the safe pickers and the policy)
@@ -321,8 +351,10 @@ class KoboMediaList(models.Model):
         """Publish to KoBo (button, RPC): the current manager becomes the
         publisher; every form gets the file again, changed or not."""
         self._check_manager()
-        self.publisher_id = self.env.user
-        done = self._publish(force=True)
+        # sudo: the publisher and the publication's outcome are system fields; checked above.
+        # The records are read with the publisher's rights (_reader), never sudo's
+        self.sudo().publisher_id = self.env.user
+        done = self.sudo()._publish(force=True)
         return self.env["kobo.server"]._notify(
             self.env._("Publish to KoBo"),
             "\n".join(done),
@@ -347,7 +379,11 @@ class KoboMediaList(models.Model):
             for target in media.target_ids:
                 if not force and target._up_to_date(digest):
                     continue
-                target._publish(data, digest)
+                refused = target._publisher_refused(media.publisher_id)
+                if refused:
+                    target.write({"state": "error", "message": refused})
+                else:
+                    target._publish(data, digest)
                 lines.append(f"{target.form_id.display_name}: {target.message}")
             media.write(
                 {
@@ -417,13 +453,40 @@ class KoboMediaList(models.Model):
         return due
 
 
+class KoboMediaListPart(models.AbstractModel):
+    """A column or a form of a list: changing one shapes the list."""
+
+    _name = "kobo.media.list.part"
+    _description = "KoBo Media List Part"
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        parts = super().create(vals_list)
+        parts.list_id._shaped()
+        return parts
+
+    def write(self, vals):
+        res = super().write(vals)
+        self.list_id._shaped()
+        return res
+
+    def unlink(self):
+        lists = self.list_id
+        res = super().unlink()
+        lists.exists()._shaped()
+        return res
+
+
 class KoboMediaListColumn(models.Model):
     _name = "kobo.media.list.column"
     _description = "KoBo Media List Column"
+    _inherit = ["kobo.system.mixin", "kobo.media.list.part"]
     _order = "list_id, sequence, id"
 
-    list_id = fields.Many2one("kobo.media.list", required=True, ondelete="cascade", index=True)
-    company_id = fields.Many2one(related="list_id.company_id", store=True)
+    list_id = fields.Many2one(
+        "kobo.media.list", required=True, ondelete="cascade", index=True, kobo_system="create"
+    )
+    company_id = fields.Many2one(related="list_id.company_id", store=True, kobo_system=True)
     sequence = fields.Integer(default=10)
     column = fields.Char(
         required=True,
@@ -489,10 +552,13 @@ class KoboMediaListColumn(models.Model):
 class KoboMediaListTarget(models.Model):
     _name = "kobo.media.list.target"
     _description = "KoBo Media List Form"
+    _inherit = ["kobo.system.mixin", "kobo.media.list.part"]
     _order = "list_id, id"
 
-    list_id = fields.Many2one("kobo.media.list", required=True, ondelete="cascade", index=True)
-    company_id = fields.Many2one(related="list_id.company_id", store=True)
+    list_id = fields.Many2one(
+        "kobo.media.list", required=True, ondelete="cascade", index=True, kobo_system="create"
+    )
+    company_id = fields.Many2one(related="list_id.company_id", store=True, kobo_system=True)
     form_id = fields.Many2one(
         "kobo.form",
         required=True,
@@ -510,11 +576,12 @@ class KoboMediaListTarget(models.Model):
         default="new",
         required=True,
         readonly=True,
+        kobo_system=True,
     )
-    message = fields.Char(readonly=True)
-    published_hash = fields.Char(readonly=True, copy=False)
-    file_uid = fields.Char(string="File on KoBo", readonly=True, copy=False)
-    date_published = fields.Datetime(string="Published On", readonly=True)
+    message = fields.Char(readonly=True, kobo_system=True)
+    published_hash = fields.Char(readonly=True, copy=False, kobo_system=True)
+    file_uid = fields.Char(string="File on KoBo", readonly=True, copy=False, kobo_system=True)
+    date_published = fields.Datetime(string="Published On", readonly=True, kobo_system=True)
 
     _sql_constraints = [
         ("form_uniq", "unique(list_id, form_id)", "A list is published once to a form."),
@@ -523,10 +590,7 @@ class KoboMediaListTarget(models.Model):
     @api.constrains("form_id", "list_id")
     def _check_one_file(self):
         for target in self:
-            if target.form_id.company_id not in (
-                target.list_id.company_id,
-                self.env["res.company"],
-            ):
+            if target.form_id.company_id != target.list_id.company_id:
                 raise ValidationError(
                     self.env._(
                         "%(form)s belongs to another company than %(list)s.",
@@ -551,6 +615,20 @@ class KoboMediaListTarget(models.Model):
                         form=target.form_id.display_name,
                     )
                 )
+
+    def _publisher_refused(self, user):
+        """Why ``user`` may not (or no longer) change this target's form, or False."""
+        form = self.form_id.with_user(user).with_context(
+            allowed_company_ids=self.list_id.company_id.ids
+        )
+        if form.has_access("write"):
+            return False
+        return self.env._(
+            "%(user)s may not change %(form)s: a KoBo manager who may must publish %(list)s again.",
+            user=user.name,
+            form=self.form_id.display_name,
+            list=self.list_id.name,
+        )
 
     def _up_to_date(self, digest):
         return self.state in UP_TO_DATE and self.published_hash == digest

@@ -8,10 +8,11 @@ class KoboPermission(models.Model):
 
     _name = "kobo.permission"
     _description = "KoBo Permission"
+    _inherit = ["kobo.system.mixin"]
     _order = "sequence, id"
 
     name = fields.Char(string="Label", required=True, translate=True)
-    codename = fields.Char(required=True, readonly=True)
+    codename = fields.Char(required=True, readonly=True, kobo_system=True)
     sequence = fields.Integer(default=10)
     on_submissions = fields.Boolean(
         readonly=True,

@@ -1,7 +1,11 @@
+import ipaddress
 import logging
+import socket
+from urllib.parse import urlsplit
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import str2bool
 
 from ..kobo_kpi import errors
 from ..kobo_kpi.client import KpiClient, normalize_server_url
@@ -9,6 +13,8 @@ from ..kobo_kpi.client import KpiClient, normalize_server_url
 _logger = logging.getLogger(__name__)
 
 CLIENT_TIMEOUT = 30  # seconds, per request
+# a system parameter: KoBo servers on private or loopback addresses allowed (demo, sandbox, tests)
+ALLOW_PRIVATE = "kobo_connector.allow_private_urls"
 
 PRESETS = {
     "kf": "https://kf.kobotoolbox.org",
@@ -19,7 +25,7 @@ PRESETS = {
 class KoboServer(models.Model):
     _name = "kobo.server"
     _description = "KoBoToolbox Server"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "kobo.system.mixin"]
     _order = "sequence, name, id"
 
     name = fields.Char(required=True, tracking=True)
@@ -52,8 +58,10 @@ class KoboServer(models.Model):
     )
     company_id = fields.Many2one(
         "res.company",
+        required=True,
         default=lambda self: self.env.company,
-        help="Leave empty to share this server between all companies.",
+        help="The company whose forms, mappings and imports this server serves. Companies "
+        "that share one KoBo account each have their own server record.",
     )
     state = fields.Selection(
         [("draft", "Not connected"), ("connected", "Connected")],
@@ -62,13 +70,16 @@ class KoboServer(models.Model):
         readonly=True,
         copy=False,
         tracking=True,
+        kobo_system=True,
     )
-    kobo_username = fields.Char(string="KoBo User", readonly=True, copy=False)
-    last_error = fields.Text(readonly=True, copy=False)
-    last_check = fields.Datetime(string="Last Checked", readonly=True, copy=False)
-    last_forms_fetch = fields.Datetime(string="Forms Fetched", readonly=True, copy=False)
-    last_sync = fields.Datetime(readonly=True, copy=False)
-    last_sync_result = fields.Char(readonly=True, copy=False)
+    kobo_username = fields.Char(string="KoBo User", readonly=True, copy=False, kobo_system=True)
+    last_error = fields.Text(readonly=True, copy=False, kobo_system=True)
+    last_check = fields.Datetime(string="Last Checked", readonly=True, copy=False, kobo_system=True)
+    last_forms_fetch = fields.Datetime(
+        string="Forms Fetched", readonly=True, copy=False, kobo_system=True
+    )
+    last_sync = fields.Datetime(readonly=True, copy=False, kobo_system=True)
+    last_sync_result = fields.Char(readonly=True, copy=False, kobo_system=True)
     form_ids = fields.One2many("kobo.form", "server_id", string="Forms")
     form_count = fields.Integer(compute="_compute_form_count")
 
@@ -118,10 +129,13 @@ class KoboServer(models.Model):
     def write(self, vals):
         if vals.get("url"):
             vals["url"] = self._normalize_url(vals["url"])
+        self._kobo_check_company_move(vals, "form_ids")
+        res = super().write(vals)
         if {"url", "token"} & vals.keys() and "state" not in vals:
-            # new credentials: the connection must be tested again
-            vals = dict(vals, state="draft", kobo_username=False)
-        return super().write(vals)
+            # sudo: new credentials, written above with the caller's rights: the
+            # engine's state says the connection must be tested again
+            self.sudo().write({"state": "draft", "kobo_username": False})
+        return res
 
     # ------------------------------------------------------------------
     # KPI client
@@ -141,8 +155,33 @@ class KoboServer(models.Model):
                     name=self.name,
                 )
             )
+        self._check_public_address(self.url)
         # one number (not a (connect, read) pair): Odoo's test harness compares it
         return KpiClient(self.url, token, timeout=CLIENT_TIMEOUT, **options)
+
+    @api.model
+    def _check_public_address(self, url):
+        """Refuse a KoBo URL whose host is on a private, loopback, link-local
+        or reserved address (the token and Odoo's requests would reach this
+        Odoo's own network), unless a system administrator allows them."""
+        # sudo: a setting of this module, readable by every user of it
+        if str2bool(self.env["ir.config_parameter"].sudo().get_param(ALLOW_PRIVATE, "") or "0"):
+            return
+        host = urlsplit(url or "").hostname or ""
+        try:
+            addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+        except (OSError, UnicodeError):
+            return  # not resolvable: the request fails with "cannot reach"
+        if any(not ipaddress.ip_address(a.split("%")[0]).is_global for a in addresses):
+            raise UserError(
+                self.env._(
+                    "%(host)s is a private or loopback address: KoBo servers must be on a public "
+                    "address. A system administrator may allow private addresses (system "
+                    "parameter %(param)s).",
+                    host=host,
+                    param=ALLOW_PRIVATE,
+                )
+            )
 
     def _kobo_error_message(self, exc):
         """A sentence a user can act on, for any error of the KPI client."""
@@ -229,6 +268,9 @@ class KoboServer(models.Model):
     # ------------------------------------------------------------------
     def action_test_connection(self):
         self.ensure_one()
+        self.check_access("write")
+        # sudo: the outcome of the test is the engine's to write (state, KoBo user), checked above
+        self = self.sudo()
         try:
             username = self._check_connection()
         except (errors.KoboError, UserError) as exc:
@@ -278,7 +320,10 @@ class KoboServer(models.Model):
     def _fetch_forms(self):
         """Return (created, updated, gone) counts."""
         self.ensure_one()
-        Form = self.env["kobo.form"].with_context(active_test=False)
+        # sudo: forms are KoBo's, written by the engine; the caller may write forms
+        # (action_fetch_forms) and read this server (its company)
+        self.check_access("read")
+        Form = self.env["kobo.form"].sudo().with_context(active_test=False)
         known = {form.asset_uid: form for form in Form.search([("server_id", "=", self.id)])}
         created = updated = 0
         with self._get_client() as client:
@@ -307,7 +352,7 @@ class KoboServer(models.Model):
                     known[asset["uid"]] = form
         gone = Form.union(*known.values()).filtered(lambda f: not f.gone_from_kobo)
         gone.write({"gone_from_kobo": True})
-        self.last_forms_fetch = fields.Datetime.now()
+        self.sudo().last_forms_fetch = fields.Datetime.now()  # sudo: the engine's date, see above
         return created, updated, len(gone)
 
     def action_sync(self):
@@ -322,7 +367,8 @@ class KoboServer(models.Model):
         return action
 
     def action_reset_draft(self):
-        self.write({"state": "draft"})
+        self.check_access("write")
+        self.sudo().write({"state": "draft"})  # sudo: the engine's state, the caller may write
 
     @api.model
     def _notify(self, title, message, kind, sticky=False):

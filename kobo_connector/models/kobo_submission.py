@@ -8,13 +8,18 @@ import psycopg2
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 
-from ..kobo_kpi.submission import ConversionError, Lines, Lookup, SubmissionRef
+from ..kobo_kpi.conditions import failing as conditions_failing
+from ..kobo_kpi.submission import ConversionError, Lines, Lookup, SubmissionRef, location
+from .kobo_mapping_condition import condition_words
+from .kobo_mapping_value import like_escaped
+from .kobo_submission_link import _record_names
 
 _logger = logging.getLogger(__name__)
 
 STATES = [
     ("error", "Error"),
     ("pending", "Pending"),
+    ("waiting", "Waiting for Approval"),
     ("imported", "Imported"),
     ("skipped", "Skipped"),
     ("deleted", "Deleted on KoBo"),
@@ -35,18 +40,32 @@ IDENTITY_KEYS = (
     "_submitted_by",
     "__version__",
 )
-# context of the records an import creates: no chatter noise per record
+# KoBo's validation statuses (the approval gate)
+APPROVED = "validation_status_approved"
+NOT_APPROVED = "validation_status_not_approved"
 # the stored submissions of a form among some KoBo ids: one probe of the
 # (form_id, kobo_id) index per id (a LATERAL ... LIMIT 1 is never turned into a
 # join), so a page costs the same whatever the table's size and however stale
 # its statistics: with ``kobo_id = ANY(...)`` (or a join), PostgreSQL read every
 # stored submission of the form for each page (1.9 s a page at 450,000 stored)
 STORED_ROWS = (
-    "SELECT s.kobo_id, s.id, s.uuid, s.state FROM unnest(%s::int[]) AS k(kobo_id), "
-    "LATERAL (SELECT kobo_id, id, uuid, state FROM kobo_submission "
+    "SELECT s.* FROM unnest(%s::int[]) AS k(kobo_id), "
+    "LATERAL (SELECT kobo_id, id, uuid, state, validation_status FROM kobo_submission "
     "WHERE form_id = %s AND kobo_id = k.kobo_id LIMIT 1) s"
 )
+# context of the records an import creates: no chatter noise per record
 IMPORT_CONTEXT = {"mail_create_nolog": True, "mail_create_nosubscribe": True, "mail_notrack": True}
+
+
+def _has_files(Model, lines):
+    """Whether compiled ``lines`` (and their repeats') fill a binary field."""
+    for line in lines:
+        field = Model._fields[line.field]
+        if field.type in ("binary", "image"):
+            return True
+        if line.children and _has_files(Model.env[field.comodel_name], line.children):
+            return True
+    return False
 
 
 class MissingRecord(Exception):
@@ -58,35 +77,45 @@ class KoboSubmission(models.Model):
 
     _name = "kobo.submission"
     _description = "KoBo Submission"
+    _inherit = ["kobo.system.mixin"]
     _order = "state_rank, submission_time desc, id desc"
     _rec_name = "kobo_id"
 
     form_id = fields.Many2one(
-        "kobo.form", required=True, readonly=True, ondelete="restrict", index=True
+        "kobo.form", required=True, readonly=True, ondelete="restrict", index=True, kobo_system=True
     )
-    company_id = fields.Many2one(related="form_id.company_id", store=True)
-    kobo_id = fields.Integer(string="KoBo ID", required=True, readonly=True, aggregator=None)
-    uuid = fields.Char(string="UUID", readonly=True, help="Current _uuid: changes on every edit.")
-    root_uuid = fields.Char(string="Root UUID", readonly=True, index=True)
-    submission_time = fields.Datetime(readonly=True)
-    submitted_by = fields.Char(readonly=True)
-    form_version = fields.Char(readonly=True)
-    validation_status = fields.Char(readonly=True)
-    payload = fields.Json(readonly=True, prefetch=False)
+    company_id = fields.Many2one(related="form_id.company_id", store=True, kobo_system=True)
+    kobo_id = fields.Integer(
+        string="KoBo ID", required=True, readonly=True, aggregator=None, kobo_system=True
+    )
+    uuid = fields.Char(
+        string="UUID", readonly=True, help="Current _uuid: changes on every edit.", kobo_system=True
+    )
+    root_uuid = fields.Char(string="Root UUID", readonly=True, index=True, kobo_system=True)
+    submission_time = fields.Datetime(readonly=True, kobo_system=True)
+    submitted_by = fields.Char(readonly=True, kobo_system=True)
+    form_version = fields.Char(readonly=True, kobo_system=True)
+    validation_status = fields.Char(readonly=True, kobo_system=True)
+    payload = fields.Json(readonly=True, prefetch=False, kobo_system=True)
     payload_text = fields.Text(string="Raw Submission", compute="_compute_payload_text")
-    state = fields.Selection(STATES, default="pending", required=True, readonly=True)
-    state_rank = fields.Integer(readonly=True, default=STATE_RANK["pending"])
-    error_message = fields.Text(readonly=True)
-    res_model = fields.Char(string="Record Model", readonly=True)
-    res_id = fields.Many2oneReference(string="Record ID", model_field="res_model", readonly=True)
-    record_name = fields.Char(string="Record", compute="_compute_record_name")
-    import_lines = fields.Json(
-        readonly=True,
-        prefetch=False,
-        copy=False,
-        help="{one2many field: [line ids]}: the lines the import made, which a KoBo edit "
-        "replaces (lines added in Odoo stay).",
+    state = fields.Selection(
+        STATES, default="pending", required=True, readonly=True, kobo_system=True
     )
+    state_rank = fields.Integer(readonly=True, default=STATE_RANK["pending"], kobo_system=True)
+    error_message = fields.Text(readonly=True, kobo_system=True)
+    res_model = fields.Char(string="Record Model", readonly=True, kobo_system=True)
+    res_id = fields.Many2oneReference(
+        string="Record ID", model_field="res_model", readonly=True, kobo_system=True
+    )
+    record_name = fields.Char(string="Record", compute="_compute_record_name")
+    link_ids = fields.One2many(
+        "kobo.submission.link",
+        "submission_id",
+        string="Records",
+        readonly=True,
+        kobo_system=True,
+    )
+    link_count = fields.Integer(string="Records Made", compute="_compute_link_count")
 
     _sql_constraints = [
         ("kobo_id_uniq", "unique(form_id, kobo_id)", "A KoBo submission is stored once per form."),
@@ -104,21 +133,14 @@ class KoboSubmission(models.Model):
 
     @api.depends("res_model", "res_id")
     def _compute_record_name(self):
-        """One search per model, within what the reader may read: a record
-        the reader cannot see has no name here (and no AccessError)."""
-        ids_by_model = defaultdict(set)
-        for sub in self:
-            if sub.res_model and sub.res_id and sub.res_model in self.env:
-                ids_by_model[sub.res_model].add(sub.res_id)
-        names = {}
-        for model, ids in ids_by_model.items():
-            Model = self.env[model].with_context(active_test=False)
-            if not Model.has_access("read"):
-                continue
-            for record in Model.search([("id", "in", list(ids))]):
-                names[model, record.id] = record.display_name
+        names = _record_names(self.env, [(sub.res_model, sub.res_id) for sub in self])
         for sub in self:
             sub.record_name = names.get((sub.res_model, sub.res_id), False)
+
+    @api.depends("link_ids")
+    def _compute_link_count(self):
+        for sub in self:
+            sub.link_count = len(sub.link_ids)
 
     def _compute_display_name(self):
         for sub in self:
@@ -143,8 +165,10 @@ class KoboSubmission(models.Model):
 
     def action_reprocess(self):
         """Map the selected submissions again (after the mapping was fixed)."""
-        self.env["kobo.form"].check_access("write")
-        todo = self.filtered(lambda s: s.state in ("error", "pending", "skipped", "ignored"))
+        self.form_id.check_access("write")
+        # sudo: submissions are the engine's (no user writes them); the caller may write
+        # their forms (checked above); the records are written as the import user
+        todo = self.sudo().filtered(lambda s: s.state in ("error", "pending", "skipped", "ignored"))
         for form in todo.form_id:
             if not form._try_lock():  # the form's sync lock: never map alongside a sync
                 raise UserError(
@@ -168,8 +192,9 @@ class KoboSubmission(models.Model):
     def action_ignore(self):
         """Keep the selected submissions out of the import: reconcile and
         edits leave them alone (Reprocess takes them back)."""
-        self.env["kobo.form"].check_access("write")
-        todo = self.filtered(lambda s: s.state != "deleted")
+        self.form_id.check_access("write")
+        # sudo: the outcome is the engine's to write; the caller may write the forms (checked)
+        todo = self.sudo().filtered(lambda s: s.state != "deleted")
         todo._update_outcomes({sub.id: ("ignored", False, False) for sub in todo})
         return True
 
@@ -192,17 +217,17 @@ class KoboSubmission(models.Model):
         if not results:
             return {}
         # a mapping that cannot compile stops the form, not its submissions
-        plan = form.mapping_id._compile() if form.mapping_id else None
+        plans = form._compile_mappings()
         try:
             with self.env.cr.savepoint():
-                return self._import_subs(form, results, plan)
+                return self._import_subs(form, results, plans)
         except STORAGE_ERRORS as exc:
             _logger.info("KoBo import: page failed (%s), one by one", type(exc).__name__)
         counts = defaultdict(int)
         for data in results:
             try:
                 with self.env.cr.savepoint():
-                    done = self._import_subs(form, [data], plan)
+                    done = self._import_subs(form, [data], plans)
             except STORAGE_ERRORS as exc:
                 done = self._store_identity(form, data, exc)
             for key, value in done.items():
@@ -238,16 +263,16 @@ class KoboSubmission(models.Model):
 
     @api.model
     def _stored_rows(self, form_id, kobo_ids):
-        """(kobo id, id, uuid, state) of the form's stored submissions among these."""
+        """(kobo id, id, uuid, state, validation status) of the form's stored
+        submissions among these."""
         self.env.cr.execute(STORED_ROWS, (list(kobo_ids), form_id))
         return self.env.cr.fetchall()
 
     @api.model
-    def _import_subs(self, form, results, plan):
-        known = {
-            kobo_id: (sub_id, uuid, st)
-            for kobo_id, sub_id, uuid, st in self._stored_rows(form.id, [r["_id"] for r in results])
-        }
+    def _import_subs(self, form, results, plans):
+        rows = self._stored_rows(form.id, [r["_id"] for r in results])
+        known = {row[0]: row[1:] for row in rows}
+        gated = form.import_gate == "approved"
         items, edited, poisoned = [], self.browse(), {}
         for data in results:
             ref = SubmissionRef.from_json(data)
@@ -258,13 +283,21 @@ class KoboSubmission(models.Model):
                     "replaced by \ufffd. Check the submission, then Reprocess it."
                 )
             if ref.kobo_id not in known:
-                items.append(_Item(("new", ref.kobo_id), data, ref=ref, lines={}))
+                items.append(_Item(("new", ref.kobo_id), data, ref=ref))
             elif known[ref.kobo_id][2] == "ignored":
                 continue
-            elif known[ref.kobo_id][1] != ref.uuid or known[ref.kobo_id][2] == "deleted":
+            elif (
+                known[ref.kobo_id][1] != ref.uuid
+                or known[ref.kobo_id][2] == "deleted"
+                # gated: a new validation status (approved, not approved) is news
+                or (gated and (known[ref.kobo_id][3] or "") != ref.validation_status)
+            ):
                 sub = self.browse(known[ref.kobo_id][0])
+                lat, lon = location(data, form._location_xpath())
                 sub.write(
                     {
+                        "latitude": lat or False,
+                        "longitude": lon or False,
                         "uuid": ref.uuid,
                         "root_uuid": ref.root_uuid,
                         "form_version": ref.version or False,
@@ -275,7 +308,7 @@ class KoboSubmission(models.Model):
                 edited |= sub
         items += edited._items()
         done = [i for i in items if (i.ref.kobo_id if i.ref else i.kobo_id) not in poisoned]
-        counts = self._process_items(form, done, plan=plan) if done else {}
+        counts = self._process_items(form, done, plans=plans) if done else {}
         if len(done) < len(items):
             poison = [i for i in items if i not in done]
             outcomes = {
@@ -288,17 +321,7 @@ class KoboSubmission(models.Model):
 
     def _items(self):
         return [
-            _Item(
-                sub.id,
-                sub.payload or {},
-                res_model=sub.res_model,
-                res_id=sub.res_id,
-                state=sub.state,
-                kobo_id=sub.kobo_id,
-                # made nothing yet: {}; stored before lines were tracked: None
-                lines=sub.import_lines if sub.res_id else {},
-            )
-            for sub in self
+            _Item(sub.id, sub.payload or {}, state=sub.state, kobo_id=sub.kobo_id) for sub in self
         ]
 
     @api.model
@@ -317,15 +340,17 @@ class KoboSubmission(models.Model):
             now,
         ]
         rows = io.StringIO()
+        xpath = form._location_xpath()
         for item in items:
             state, message, res_id = outcomes[item.id]
             ref = item.ref
+            lat, lon = location(item.payload, xpath)
             row = [
                 *fixed,
                 state,
                 str(STATE_RANK[state]),
                 _copy_text(message),
-                _copy_text(res_model) if res_id else NULL,
+                _copy_text(_model_of(res_model, item.id)) if res_id else NULL,
                 str(res_id) if res_id else NULL,
                 str(ref.kobo_id),
                 _copy_text(ref.uuid),
@@ -335,7 +360,8 @@ class KoboSubmission(models.Model):
                 _copy_text(ref.version),
                 _copy_text(ref.validation_status),
                 _copy_text(json.dumps(item.payload, ensure_ascii=False)),
-                _copy_text(json.dumps(made[item.id])) if made and item.id in made else NULL,
+                NULL if lat is None else repr(lat),
+                NULL if lon is None else repr(lon),
             ]
             rows.write("\t".join(row))
             rows.write("\n")
@@ -344,10 +370,14 @@ class KoboSubmission(models.Model):
             "COPY kobo_submission (form_id, company_id, create_uid, write_uid, create_date, "
             "write_date, state, state_rank, error_message, res_model, res_id, kobo_id, uuid, "
             "root_uuid, submission_time, submitted_by, form_version, validation_status, payload, "
-            "import_lines) "
+            "latitude, longitude) "
             "FROM STDIN",
             rows,
         )
+        rows = self._stored_rows(form.id, [item.ref.kobo_id for item in items])
+        ids = {row[0]: row[1] for row in rows}
+        for item in items:
+            item.sub_id = ids[item.ref.kobo_id]
 
     # ------------------------------------------------------------------
     # Mapping submissions into records
@@ -363,38 +393,254 @@ class KoboSubmission(models.Model):
         return counts
 
     @api.model
-    def _process_items(self, form, items, plan=None):
-        """Map submissions (``_Item``) into records through the form's enabled
-        mapping. Each ends imported or in error, in isolation; one bad
-        submission never stops the others."""
-        mapping = form.mapping_id
-        if not mapping:
+    def _process_items(self, form, items, plans=None):
+        """Map submissions (``_Item``) through the form's enabled mappings, in
+        their order: each mapping whose conditions hold makes (or updates) its
+        record, and a submission gets all of its records or none. The page
+        is mapped as one batch; a submission that fails after an earlier
+        mapping wrote for it makes the batch run again without it (then one
+        by one), so that none of its records exist. Each submission ends
+        imported, skipped (no mapping applies), waiting for approval (gated
+        form) or in error naming the mapping; one never stops the others."""
+        if plans is None:
+            plans = form._compile_mappings()  # the policy again, as the import user
+        if not plans:
             message = self.env._("The form %(form)s has no enabled mapping.", form=form.name)
             self._set_outcomes(form, items, {item.id: ("error", message, False) for item in items})
             return {"errors": len(items)}
-        plan = plan or mapping._compile()  # the policy again, as the import user
-        # as the form's import user (never sudo): its rights are the final guard
-        Model = plan.env[plan.model].with_context(**IMPORT_CONTEXT)
+        if len(items) > 1 and any(
+            _has_files(plan.env[plan.model], plan.lines) for _mapping, plan in plans
+        ):
+            # files for binary fields are held in memory: one submission at a time
+            counts = defaultdict(int)
+            for item in items:
+                for key, value in self._process_items(form, [item], plans).items():
+                    counts[key] += value
+            return dict(counts)
         outcomes = {}
+        every = items
+        items = self._gate(form, items, outcomes)
+        self._load_links(items)
+        failed = {}
+        run = None
+        for _attempt in range(3):
+            todo = [item for item in items if item.id not in failed]
+            try:
+                with self.env.cr.savepoint():
+                    run = self._run_mappings(plans, todo)
+                    dirty = {k: v for k, v in run.failures.items() if k in run.wrote}
+                    if dirty:
+                        raise _Redo(dirty)
+                break
+            except _Redo as redo:
+                failed.update(redo.failures)
+                run = None
+        if run is None:  # still failing as a batch: one by one
+            run = _Run()
+            for item in items:
+                if item.id in failed:
+                    continue
+                try:
+                    with self.env.cr.savepoint():
+                        one = self._run_mappings(plans, [item])
+                        if item.id in one.failures and item.id in one.wrote:
+                            raise _Redo(one.failures)
+                except _Redo as redo:
+                    failed.update(redo.failures)
+                else:
+                    run.merge(one)
+        failed.update(run.failures)
+        counts = {"new": 0, "updated": 0}
+        res_models = {}
+        for item in items:
+            if item.id in outcomes:  # waiting for approval, or kept as it is
+                continue
+            if item.id in failed:
+                outcomes[item.id] = ("error", failed[item.id], False)
+                continue
+            keys = [(item.id, m.id) for m, _p in plans if (item.id, m.id) in run.made]
+            if not keys:
+                outcomes[item.id] = ("skipped", self._skip_reason(run.skipped[item.id]), False)
+                continue
+            main_model, main_id, _lines = run.made[keys[0]]
+            res_models[item.id] = main_model
+            note = "\n".join(run.notes.get(item.id, ())) or False
+            outcomes[item.id] = ("imported", note, main_id)
+            if keys[0] in run.created:
+                counts["new"] += 1
+            elif item.id in run.changed:
+                counts["updated"] += 1
+        counts["errors"] = sum(1 for state, _e, _r in outcomes.values() if state == "error")
+        self._set_outcomes(form, every, outcomes, res_models)
+        self._write_links(form, items, run, outcomes)
+        return counts
+
+    @api.model
+    def _gate(self, form, items, outcomes):
+        """The approval gate: on a gated form only submissions approved on
+        KoBo are mapped; the others wait. One imported earlier and no longer
+        approved keeps its records (said on the submission). Return the
+        items to map."""
+        if form.import_gate != "approved":
+            return items
         todo = []
         for item in items:
-            if item.state == "imported" and item.res_id and mapping.edit_policy == "ignore":
-                outcomes[item.id] = ("imported", False, item.res_id)
+            status = (item.payload.get("_validation_status") or {}).get("uid")
+            if status == APPROVED:
+                todo.append(item)
+            elif item.state == "imported":
+                note = (
+                    self.env._("Not approved on KoBo after its import: its records are kept.")
+                    if status == NOT_APPROVED
+                    else False
+                )
+                outcomes[item.id] = ("imported", note, False)
+            else:
+                outcomes[item.id] = ("waiting", False, False)
+        return todo
+
+    def _load_links(self, items):
+        """Give each stored item the records its mappings made before."""
+        stored = {item.id: item for item in items if isinstance(item.id, int)}
+        for item in items:
+            item.links = {}
+        if not stored:
+            return
+        self.env.cr.execute(
+            "SELECT submission_id, mapping_id, res_model, res_id, import_lines "
+            "FROM kobo_submission_link WHERE submission_id = ANY(%s)",
+            (list(stored),),
+        )
+        for sub_id, mapping_id, res_model, res_id, lines in self.env.cr.fetchall():
+            stored[sub_id].links[mapping_id] = (res_model, res_id, lines)
+
+    def _run_mappings(self, plans, items):
+        """Apply each plan, in order, to the items (no rollback here):
+        a ``_Run`` of what was made, what failed and why, what was skipped."""
+        run = _Run()
+        words = condition_words(self.env)
+        for mapping, plan in plans:
+            this = self.with_context(kobo_mapping_id=mapping.id)
+            Model = plan.env[plan.model].with_context(**IMPORT_CONTEXT)
+            outcomes, todo, made = {}, [], {}
+            for item in items:
+                if item.id in run.failures:
+                    continue
+                link = item.links.get(mapping.id)
+                if link and link[0] != plan.model:  # the mapping's model changed since
+                    link = None
+                failing = conditions_failing(plan.conditions, item.payload)
+                if failing:
+                    if link:  # an edit made it false: the earlier record stays, and says so
+                        run.made[item.id, mapping.id] = link
+                        run.notes[item.id].append(
+                            self.env._(
+                                "%(mapping)s no longer applies (%(why)s): the record it made "
+                                "earlier is left as it is.",
+                                mapping=mapping.name,
+                                why=failing.describe(negate=True, words=words),
+                            )
+                        )
+                    else:
+                        run.skipped[item.id].append(failing.describe(negate=True, words=words))
+                    continue
+                if link and item.state == "imported" and mapping.edit_policy == "ignore":
+                    run.made[item.id, mapping.id] = link
+                    continue
+                target = _Target(item, link)
+                try:
+                    vals = plan.values(item.payload)
+                    self._fill_refs(Model, plan, vals, run.made, item.id)
+                    todo.append((target, vals))
+                except (ConversionError, MissingRecord) as exc:
+                    run.fail(item.id, self._mapping_error(mapping, str(exc)))
+            todo = this._resolve_relations(plan, todo, outcomes)
+            created = set()
+            for batch in this._key_rounds(Model, plan, todo):
+                creates, writes = this._targets(Model, plan, batch)
+                this._create_records(Model, creates, outcomes, made)
+                created.update(target.id for target, _vals in creates)
+                this._write_records(Model, writes, outcomes, made)
+            for item_id, (state, message, res_id) in outcomes.items():
+                if state == "error":
+                    run.fail(item_id, self._mapping_error(mapping, message))
+                    continue
+                key = (item_id, mapping.id)
+                run.made[key] = (plan.model, res_id, made.get(item_id))
+                run.changed[item_id].append(mapping.id)
+                run.wrote.add(item_id)
+                if item_id in created:
+                    run.created.add(key)
+                if message:
+                    run.notes[item_id].append(message)
+        return run
+
+    def _fill_refs(self, Model, plan, vals, made, item_id):
+        """Lines taking "the record made by mapping X for this submission":
+        empty when X did not apply (a required field then fails, saying why)."""
+        for name, mapping_id in plan.refs.items():
+            record = made.get((item_id, mapping_id))
+            vals[name] = record[1] if record else False
+            if not record and Model._fields[name].required:
+                raise MissingRecord(
+                    self.env._(
+                        "%(field)s is required, and %(mapping)s, which gives it, did not apply "
+                        "to this submission.",
+                        field=Model._fields[name].string,
+                        # sudo: the import user may not read mappings; their name only
+                        mapping=self.env["kobo.mapping"].sudo().browse(mapping_id).name,
+                    )
+                )
+
+    def _mapping_error(self, mapping, message):
+        """The error of a submission, naming the mapping when the form has several."""
+        if len(mapping.form_id._enabled_mappings()) < 2:
+            return message
+        return self.env._("%(mapping)s: %(error)s", mapping=mapping.name, error=message)
+
+    def _skip_reason(self, reasons):
+        return self.env._(
+            "No mapping applies: %(reasons)s.", reasons=self.env._("; ").join(reasons)
+        )
+
+    def _write_links(self, form, items, run, outcomes):
+        """Upsert the links of the records made (one statement)."""
+        rows = []
+        for item in items:
+            if outcomes.get(item.id, ("",))[0] != "imported":
                 continue
-            try:
-                todo.append((item, plan.values(item.payload)))
-            except ConversionError as exc:
-                outcomes[item.id] = ("error", str(exc), False)
-        todo = self._resolve_relations(plan, todo, outcomes)
-        counts = {"new": 0, "updated": 0}
-        made = {}  # {item id: {one2many field: [line ids the import made]}}
-        for batch in self._key_rounds(Model, plan, todo):
-            creates, writes = self._targets(Model, plan, batch)
-            counts["new"] += self._create_records(Model, creates, outcomes, made)
-            counts["updated"] += self._write_records(Model, writes, outcomes, made)
-        counts["errors"] = sum(1 for state, _e, _r in outcomes.values() if state == "error")
-        self._set_outcomes(form, items, outcomes, plan.model, made)
-        return counts
+            for mapping_id in run.changed.get(item.id, ()):
+                res_model, res_id, lines = run.made[item.id, mapping_id]
+                rows.append((item.sub_id, mapping_id, res_model, res_id, lines))
+        if not rows:
+            return
+        self.env.cr.execute(
+            """
+            INSERT INTO kobo_submission_link (submission_id, mapping_id, res_model, res_id,
+                   import_lines, company_id, create_uid, write_uid, create_date, write_date)
+            SELECT v.sid, v.mid, v.model, v.rid, v.lines::jsonb, %s, %s, %s,
+                   now() at time zone 'UTC', now() at time zone 'UTC'
+              FROM unnest(%s::int[], %s::int[], %s::varchar[], %s::int[], %s::text[])
+                   AS v(sid, mid, model, rid, lines)
+            ON CONFLICT (submission_id, mapping_id) DO UPDATE
+               SET res_model = EXCLUDED.res_model,
+                   res_id = EXCLUDED.res_id,
+                   import_lines = COALESCE(EXCLUDED.import_lines, kobo_submission_link.import_lines),
+                   write_uid = EXCLUDED.write_uid,
+                   write_date = EXCLUDED.write_date
+            """,
+            (
+                form.company_id.id or None,
+                self.env.uid,
+                self.env.uid,
+                [r[0] for r in rows],
+                [r[1] for r in rows],
+                [r[2] for r in rows],
+                [r[3] for r in rows],
+                [json.dumps(r[4]) if r[4] is not None else None for r in rows],
+            ),
+        )
+        self.env["kobo.submission.link"].invalidate_model()
 
     def _key_value(self, Model, plan, sub, vals):
         """The typed key of a submission ("same key" matching): the value its
@@ -501,7 +747,9 @@ class KoboSubmission(models.Model):
             for candidate in (name, aliases.get(name)):
                 if record_id or not candidate:
                     break
-                record_id = Model.search([(field_name, "=ilike", candidate)], limit=1).id
+                record_id = Model.search(
+                    [(field_name, "=ilike", like_escaped(candidate))], limit=1
+                ).id
             result[name] = record_id or None
         return result
 
@@ -614,14 +862,15 @@ class KoboSubmission(models.Model):
             self.browse(stored)._update_outcomes(stored, res_model, made)
 
     def _update_outcomes(self, outcomes, res_model=None, made=None):
-        ids, states, ranks, messages, res_ids, lines = [], [], [], [], [], []
+        """``res_model``: the model of the records (or {submission id: model})."""
+        ids, states, ranks, messages, res_ids, res_models = [], [], [], [], [], []
         for sub_id, (state, message, res_id) in outcomes.items():
             ids.append(sub_id)
             states.append(state)
             ranks.append(STATE_RANK[state])
             messages.append(message or None)
             res_ids.append(res_id or None)
-            lines.append(json.dumps(made[sub_id]) if made and sub_id in made else None)
+            res_models.append(_model_of(res_model, sub_id) if res_id else None)
         self.env.flush_all()
         self.env.cr.execute(
             """
@@ -630,15 +879,15 @@ class KoboSubmission(models.Model):
                    state_rank = v.rank,
                    error_message = v.message,
                    res_id = COALESCE(v.res_id, s.res_id),
-                   res_model = CASE WHEN v.res_id IS NULL THEN s.res_model ELSE %s END,
-                   import_lines = COALESCE(v.lines::jsonb, s.import_lines),
+                   res_model = CASE WHEN v.res_id IS NULL THEN s.res_model ELSE v.res_model END,
                    write_uid = %s,
                    write_date = (now() at time zone 'UTC')
-              FROM unnest(%s::int[], %s::varchar[], %s::int[], %s::text[], %s::int[], %s::text[])
-                   AS v(id, state, rank, message, res_id, lines)
+              FROM unnest(%s::int[], %s::varchar[], %s::int[], %s::text[], %s::int[],
+                          %s::varchar[])
+                   AS v(id, state, rank, message, res_id, res_model)
              WHERE s.id = v.id
             """,
-            (res_model, self.env.uid, ids, states, ranks, messages, res_ids, lines),
+            (self.env.uid, ids, states, ranks, messages, res_ids, res_models),
         )
         self.invalidate_model(
             [
@@ -647,7 +896,6 @@ class KoboSubmission(models.Model):
                 "error_message",
                 "res_id",
                 "res_model",
-                "import_lines",
                 "write_date",
                 "write_uid",
             ]
@@ -659,28 +907,63 @@ class _Item:
     new one of the page (``id`` a ("new", kobo id) key, ``ref`` its identity),
     stored with its outcome."""
 
-    __slots__ = ("id", "kobo_id", "lines", "payload", "ref", "res_id", "res_model", "state")
+    __slots__ = ("id", "kobo_id", "links", "payload", "ref", "state", "sub_id")
 
-    def __init__(
-        self,
-        key,
-        payload,
-        *,
-        ref=None,
-        res_model=False,
-        res_id=0,
-        state="pending",
-        kobo_id=None,
-        lines=None,
-    ):
+    def __init__(self, key, payload, *, ref=None, state="pending", kobo_id=None):
         self.id = key
         self.payload = payload
         self.ref = ref
-        self.res_model = res_model
-        self.res_id = res_id
         self.state = state
         self.kobo_id = kobo_id
-        self.lines = lines  # {one2many field: [line ids the import made]} (None: not tracked)
+        self.links = {}  # {mapping id: (model, record id, lines made)} made before
+        self.sub_id = key if isinstance(key, int) else None  # its kobo.submission id
+
+
+class _Target:
+    """A submission as one mapping sees it: the record that mapping made
+    for it before (``res_model``/``res_id``) and the lines it made."""
+
+    __slots__ = ("id", "lines", "payload", "res_id", "res_model", "state")
+
+    def __init__(self, item, link):
+        self.id = item.id
+        self.payload = item.payload
+        self.state = item.state
+        # made nothing yet: {}; stored before lines were tracked: None
+        self.res_model, self.res_id, self.lines = link or (False, 0, {})
+
+
+class _Run:
+    """What applying the mappings to a batch did."""
+
+    def __init__(self):
+        self.made = {}  # {(item id, mapping id): (model, record id, lines made)}
+        self.changed = defaultdict(list)  # {item id: [mapping ids whose record was written]}
+        self.created = set()  # (item id, mapping id) whose record was created
+        self.wrote = set()  # item ids with a record written in this run
+        self.failures = {}  # {item id: message}
+        self.notes = defaultdict(list)
+        self.skipped = defaultdict(list)  # {item id: [why a mapping did not apply]}
+
+    def fail(self, item_id, message):
+        self.failures.setdefault(item_id, message)
+
+    def merge(self, other):
+        self.made.update(other.made)
+        self.created |= other.created
+        self.wrote |= other.wrote
+        self.failures.update(other.failures)
+        for attr in ("changed", "notes", "skipped"):
+            for key, values in getattr(other, attr).items():
+                getattr(self, attr)[key].extend(values)
+
+
+class _Redo(Exception):
+    """A batch to run again without these submissions ({item id: message})."""
+
+    def __init__(self, failures):
+        super().__init__(failures)
+        self.failures = failures
 
 
 NULL = r"\N"  # COPY's NULL
@@ -693,6 +976,10 @@ def _copy_text(value):
     return (
         value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
     )
+
+
+def _model_of(res_model, key):
+    return res_model.get(key) if isinstance(res_model, dict) else res_model
 
 
 def _error_text(exc):

@@ -62,25 +62,34 @@ class _Limited:  # a file object, not an Odoo model
 class KoboSubmissionAttachment(models.Model):
     _name = "kobo.submission.attachment"
     _description = "KoBo Submission File"
+    _inherit = ["kobo.system.mixin"]
     _order = "submission_id, question_xpath, id"
 
     submission_id = fields.Many2one(
-        "kobo.submission", required=True, readonly=True, ondelete="cascade", index=True
+        "kobo.submission",
+        required=True,
+        readonly=True,
+        ondelete="cascade",
+        index=True,
+        kobo_system=True,
     )
     form_id = fields.Many2one(related="submission_id.form_id", store=True)
-    kobo_uid = fields.Char(string="KoBo File", required=True, readonly=True)
-    question_xpath = fields.Char(string="Question XPath", readonly=True)
-    question_id = fields.Many2one("kobo.form.question", readonly=True, ondelete="set null")
-    filename = fields.Char(readonly=True)
-    mimetype = fields.Char(readonly=True)
+    kobo_uid = fields.Char(string="KoBo File", required=True, readonly=True, kobo_system=True)
+    question_xpath = fields.Char(string="Question XPath", readonly=True, kobo_system=True)
+    question_id = fields.Many2one(
+        "kobo.form.question", readonly=True, ondelete="set null", kobo_system=True
+    )
+    filename = fields.Char(readonly=True, kobo_system=True)
+    mimetype = fields.Char(readonly=True, kobo_system=True)
     state = fields.Selection(
         [("done", "Downloaded"), ("error", "Failed"), ("too_large", "Too Large")],
         readonly=True,
         required=True,
+        kobo_system=True,
     )
-    error_message = fields.Char(readonly=True)
+    error_message = fields.Char(readonly=True, kobo_system=True)
     attachment_id = fields.Many2one(
-        "ir.attachment", string="File", readonly=True, ondelete="set null"
+        "ir.attachment", string="File", readonly=True, ondelete="set null", kobo_system=True
     )
     file_size = fields.Integer(related="attachment_id.file_size")
 
@@ -109,12 +118,15 @@ class KoboSubmission(models.Model):
     attachment_ids = fields.One2many(
         "kobo.submission.attachment", "submission_id", string="Files", readonly=True
     )
-    attachment_state = fields.Selection(ATTACHMENT_STATES, string="Files Status", readonly=True)
-    attachment_error = fields.Text(string="File Problems", readonly=True)
+    attachment_state = fields.Selection(
+        ATTACHMENT_STATES, string="Files Status", readonly=True, kobo_system=True
+    )
+    attachment_error = fields.Text(string="File Problems", readonly=True, kobo_system=True)
     validation_written = fields.Char(
         readonly=True,
         copy=False,
         help="The outcome (imported / error) whose validation status was written to KoBo.",
+        kobo_system=True,
     )
 
     def init(self):
@@ -154,7 +166,12 @@ class KoboSubmission(models.Model):
         ``limit`` submissions; tell the cron what remains."""
         Form = self.env["kobo.form"]
         for form in Form.search(
-            [("validation_writeback", "=", True), ("gone_from_kobo", "=", False)]
+            [
+                ("validation_writeback", "=", True),
+                ("gone_from_kobo", "=", False),
+                # gated forms: the reviewers on KoBo decide the status
+                ("import_gate", "=", "all"),
+            ]
         ):
             try:
                 with form.server_id._get_client() as client, self.env.cr.savepoint():
@@ -234,6 +251,19 @@ class KoboSubmission(models.Model):
         except (TypeError, ValueError):
             return DEFAULT_MAX_MB * 1024 * 1024
 
+    def _file_owners(self):
+        """{file question: the record of the mapping that maps it}: a file
+        goes to the record whose mapping names its question (the main record
+        otherwise)."""
+        owners = {}
+        for link in self.link_ids.sorted(lambda link: (link.sequence, link.id)):
+            # sudo: the lines of the mappings that made this submission's records, read to route
+            for line in link.mapping_id.sudo().line_ids:
+                record = self.env[link.res_model].browse(link.res_id).exists()
+                if line.question_path and record:
+                    owners.setdefault(line.question_path, record)
+        return owners
+
     def _fetch_files(self, client, max_bytes):
         """Download the files of this submission that Odoo does not have yet,
         onto the record it produced; drop those an edit replaced."""
@@ -257,6 +287,7 @@ class KoboSubmission(models.Model):
         replaced.attachment_id.sudo().unlink()  # sudo: our own files, on a record the import wrote
         replaced.unlink()
         questions = {q.xpath: q.id for q in form.question_ids}
+        owners = self._file_owners()
         Attachment = form._import_env()["ir.attachment"]
         for att in live:
             uid = str(att.get("uid") or att.get("id"))
@@ -276,15 +307,19 @@ class KoboSubmission(models.Model):
             try:
                 with tempfile.TemporaryFile() as tmp:
                     limited = _Limited(tmp, max_bytes)
-                    ctype, _name, _size = client.download_attachment(att["download_url"], limited)
+                    # built from the form's uid, the submission's _id and the file's uid:
+                    # never the download_url KoBo (or a stored payload) lists
+                    ctype, _name, _size = client.download_attachment(
+                        form.asset_uid, self.kobo_id, uid, limited
+                    )
                     tmp.seek(0)
                     file = Attachment.create(
                         {
                             "name": name,
                             "raw": tmp.read(),
                             "mimetype": att.get("mimetype") or ctype,
-                            "res_model": record._name,
-                            "res_id": record.id,
+                            "res_model": owners.get(xpath, record)._name,
+                            "res_id": owners.get(xpath, record).id,
                             "description": self.env._(
                                 "KoBo %(form)s #%(id)s, question %(question)s",
                                 form=form.name,

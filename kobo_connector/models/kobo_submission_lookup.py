@@ -5,7 +5,7 @@ import base64
 import io
 from collections import defaultdict
 
-from odoo import Command, api, models
+from odoo import Command, models
 
 from ..kobo_kpi.errors import KoboError
 from ..kobo_kpi.submission import FileRef, Lines, Lookup, SubmissionRef
@@ -18,11 +18,6 @@ NEVER_CREATED = ("res.users", "res.groups", "res.company")
 
 class KoboSubmission(models.Model):
     _inherit = "kobo.submission"
-
-    @api.model
-    def _process_items(self, form, items, plan=None):
-        this = self.with_context(kobo_mapping_id=form.mapping_id.id)
-        return super(KoboSubmission, this)._process_items(form, items, plan=plan)
 
     def _resolve_relations(self, plan, todo, outcomes):
         todo = self._kobo_download_files(todo, outcomes)
@@ -43,11 +38,13 @@ class KoboSubmission(models.Model):
             collect(vals)
         if not wanted:
             return super()._resolve_relations(plan, todo, outcomes)
-        found = {
-            # as the import user: only what it may see, in the form's company
-            key: self.with_env(plan.env)._kobo_find_by_field(
-                *key, names, plan.aliases.get(key[0], {})
+        finder = self.with_env(plan.env)  # as the import user: what it may see, in the company
+        if "kobo_preview_would_create" in self.env.context:  # a preview: nothing is created
+            finder = finder.with_context(
+                kobo_preview_would_create=self.env.context["kobo_preview_would_create"]
             )
+        found = {
+            key: finder._kobo_find_by_field(*key, names, plan.aliases.get(key[0], {}))
             for key, names in wanted.items()
         }
 
@@ -86,7 +83,8 @@ class KoboSubmission(models.Model):
             if not clients:
                 mapping = self.env["kobo.mapping"].browse(self.env.context.get("kobo_mapping_id"))
                 clients.append(mapping.form_id.server_id._get_client())
-            return clients[0]
+                clients.append(mapping.form_id.asset_uid)
+            return clients[0], clients[1]
 
         kept = []
         try:
@@ -96,7 +94,7 @@ class KoboSubmission(models.Model):
                 except _Missing as exc:
                     outcomes[sub.id] = ("error", exc.args[0], False)
         finally:
-            for client in clients:
+            for client in clients[:1]:
                 client.close()
         return kept
 
@@ -104,10 +102,9 @@ class KoboSubmission(models.Model):
         result = {}
         for name, value in vals.items():
             if isinstance(value, FileRef):
-                att = SubmissionRef.from_json(payload).find_attachment(
-                    value.filename, value.question_path
-                )
-                if att is None or not att.download_url:
+                ref = SubmissionRef.from_json(payload)
+                att = ref.find_attachment(value.filename, value.question_path)
+                if att is None or not att.uid:
                     raise _Missing(
                         self.env._(
                             'Question "%(question)s": the file %(file)s is not among the '
@@ -118,8 +115,9 @@ class KoboSubmission(models.Model):
                     )
                 buffer = io.BytesIO()
                 try:
-                    get_client().download_attachment(
-                        att.download_url, buffer, max_bytes=MAX_FILE_BYTES
+                    client, form_uid = get_client()
+                    client.download_attachment(
+                        form_uid, ref.kobo_id, att.uid, buffer, max_bytes=MAX_FILE_BYTES
                     )
                 except KoboError as exc:
                     raise _Missing(
@@ -183,7 +181,17 @@ class KoboSubmission(models.Model):
         else:
             result = self._find_by_names(model, names, aliases)
         missing = [name for name, record_id in result.items() if not record_id]
-        if create and missing and model not in NEVER_CREATED:
+        would_create = self.env.context.get("kobo_preview_would_create")
+        if create and missing and isinstance(would_create, list):  # a preview creates nothing
+            would_create += [aliases.get(name) or name for name in missing]
+            return result
+        # create when missing obeys the floor and the allowlist, like any target
+        if (
+            create
+            and missing
+            and model not in NEVER_CREATED
+            and not self.env["kobo.allowed.model"]._model_error(model)
+        ):
             Creator = env[model].with_context(active_test=True)
             if Creator.has_access("create"):
                 rec_name = Creator._rec_name or "name"

@@ -39,6 +39,8 @@ class KoboCase(TransactionCase):
         )
         # tests poll again at once, as if the poll interval had passed
         cls.env["ir.config_parameter"].set_param("kobo_connector.poll_interval", "0")
+        # the fake KoBo listens on 127.0.0.1: a private address, allowed here
+        cls.env["ir.config_parameter"].set_param("kobo_connector.allow_private_urls", "1")
         cls.fake = FakeKobo()
         cls.fake.start()
         cls.addClassCleanup(cls.fake.stop)

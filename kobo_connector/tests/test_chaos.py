@@ -35,7 +35,7 @@ class TestChaos(TransactionCase):
             ],
             capture_output=True,
             text=True,
-            timeout=330,
+            timeout=900,  # the install (not counted in --timeout) and the scenario
             check=False,
         )
         self.assertEqual(run.returncode, 0, f"scripts/chaos failed:\n{run.stdout}\n{run.stderr}")

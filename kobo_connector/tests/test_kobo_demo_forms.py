@@ -1,5 +1,6 @@
 import base64
 import io
+from unittest.mock import patch
 
 from PIL import Image
 
@@ -36,36 +37,17 @@ class TestHouseholdRegistration(KoboCase):
                 "model_id": cls.env["ir.model"]._get("res.partner").id,
             }
         )
-        # what Suggest finds by name and label, then the rest by hand
+        # what Suggest finds, then the photo by hand
         cls.mapping.action_suggest()
         cls.suggested = {(line.question_path, line.field_name) for line in cls.mapping.line_ids}
         Field = cls.env["ir.model.fields"]
         cls.mapping.line_ids = [
-            (0, 0, {"question_path": path, "field_id": Field._get("res.partner", field).id})
-            for path, field in [
-                ("head_name", "name"),
-                ("needs", "category_id"),
-                ("location", "partner_latitude"),
-                ("location", "partner_longitude"),
-                ("photo", "image_1920"),
-                ("members", "child_ids"),
-            ]
-        ]
-        members = cls.mapping.line_ids.filtered(lambda line: line.field_name == "child_ids")
-        members.child_ids = [
             (
                 0,
                 0,
-                {
-                    "mapping_id": cls.mapping.id,
-                    "question_path": "members/member_name",
-                    "field_id": Field._get("res.partner", "name").id,
-                },
+                {"question_path": "photo", "field_id": Field._get("res.partner", "image_1920").id},
             )
         ]
-        cls.mapping.line_ids.filtered(lambda line: line.field_name == "category_id").write(
-            {"create_missing": True}
-        )
         cls.mapping.enabled = True
 
     def setUp(self):
@@ -74,7 +56,25 @@ class TestHouseholdRegistration(KoboCase):
             self.fake.delete_submission(self.uid, sub["_id"])
 
     def test_suggest_found_the_obvious_fields(self):
-        self.assertLessEqual({("phone", "phone"), ("country", "country_id")}, self.suggested)
+        self.assertLessEqual(
+            {
+                ("head_name", "name"),
+                ("phone", "phone"),
+                ("country", "country_id"),
+                ("needs", "category_id"),
+                ("location", "partner_latitude"),
+                ("location", "partner_longitude"),
+                ("members", "child_ids"),
+            },
+            self.suggested,
+        )
+        members = self.mapping.line_ids.filtered(lambda line: line.field_name == "child_ids")
+        self.assertIn(
+            ("members/member_name", "name"),
+            {(line.question_path, line.field_name) for line in members.child_ids},
+        )
+        needs = self.mapping.line_ids.filtered(lambda line: line.field_name == "category_id")
+        self.assertTrue(needs.create_missing, "needs become tags, created when missing")
 
     def test_registration_to_contact(self):
         photo = png()
@@ -109,6 +109,27 @@ class TestHouseholdRegistration(KoboCase):
         self.assertTrue(partner.image_1920)
         stored = Image.open(io.BytesIO(base64.b64decode(partner.image_1920)))
         self.assertEqual(stored.size, (4, 4))
+
+    def test_files_of_binary_fields_one_submission_at_a_time(self):
+        for name in ("One", "Two", "Three"):
+            self.fake.add_submission(
+                self.uid,
+                {"head_name": name, "country": "sn"},
+                attachments={"photo": (f"{name}.png", png(), "image/png")},
+            )
+        Sub = type(self.env["kobo.submission"])
+        seen = []
+        original = Sub._kobo_download_files
+
+        def spy(records, todo, outcomes):
+            seen.append(len(todo))
+            return original(records, todo, outcomes)
+
+        with patch.object(Sub, "_kobo_download_files", spy):
+            self.env["kobo.form"]._cron_import(limit=1000)
+        subs = self.env["kobo.submission"].search([("form_id", "=", self.form.id)])
+        self.assertEqual(subs.mapped("state"), ["imported"] * 3)
+        self.assertEqual(seen, [1, 1, 1], "never a page of files in memory")
 
     def test_missing_photo_is_a_clear_error(self):
         self.fake.add_submission(

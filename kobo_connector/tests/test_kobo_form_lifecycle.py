@@ -4,6 +4,7 @@ as a KoBo manager does them from Odoo, against the fake KoBo."""
 import base64
 import io
 import re
+from pathlib import Path
 
 from openpyxl import Workbook
 
@@ -16,14 +17,38 @@ from odoo.addons.kobo_connector.kobo_kpi.fake.xlsform import build_xlsform
 from .test_kobo_form import CHOICES, SURVEY, KoboFormCase
 
 WRITES = ("POST", "PATCH", "PUT", "DELETE")
+CORPUS = Path(__file__).resolve().parent / "xlsform_corpus"
+# broken corpus forms the local check refuses (tests/test_xlsform_corpus.py
+# checks each refusal's sheet, row and column)
+REFUSED = (
+    "no_survey_sheet",
+    "survey_sheet_letter_case",
+    "no_type_column",
+    "group_never_closed",
+    "end_without_begin",
+    "end_repeat_closes_group",
+    "list_nowhere",
+    "list_other_case",
+    "no_choices_sheet",
+    "external_list_nowhere",
+    "duplicate_name_same_level",
+    "duplicate_name_other_group",
+    "invalid_names",
+    "named_row_without_type",
+)
 
 
 def b64(data):
     return base64.b64encode(data).decode()
 
 
+def corpus(folder, name):
+    return (CORPUS / folder / f"{name}.xlsx").read_bytes()
+
+
 def bad_xlsx():
-    """An XLSForm with an unknown type and a missing list (caught locally)."""
+    """An XLSForm with an unknown type (a warning) and a missing list (a
+    mistake: caught locally)."""
     book = Workbook()
     sheet = book.active
     sheet.title = "survey"
@@ -189,13 +214,55 @@ class TestKoboUpload(LifecycleCase):
 
     def test_bad_file_is_caught_locally(self):
         wizard = self._upload(bad_xlsx())
-        self.assertIn(
-            "survey, row 2, column type: unknown question type 'badtype'", wizard.check_report
+        self.assertEqual(
+            wizard.check_report,
+            "survey, row 3, column type: the list 'nope' is used but the workbook has no "
+            "'choices' sheet",
         )
-        self.assertIn("row 3", wizard.check_report)
+        self.assertEqual(
+            wizard.check_warnings, "survey, row 2, column type: unknown question type 'badtype'"
+        )
         with self.assertRaisesRegex(UserError, "nothing was sent to KoBo"):
             wizard.action_upload()
         self.assertEqual(self.fake.requests, [])
+
+    def test_refused_corpus_never_reaches_kobo(self):
+        """Every broken form of the corpus that the check refuses: the wizard
+        shows where, the upload and the replace send nothing to KoBo."""
+        form = self._form("Replace target")
+        self.fake.reset_requests()
+        for name in REFUSED:
+            with self.subTest(form=name):
+                for wizard in (self._upload(corpus("broken", name)), self._replace(form, name)):
+                    self.assertRegex(wizard.check_report, r"^survey(, row \d+, column \w+)?: ")
+                    with self.assertRaisesRegex(UserError, "nothing was sent to KoBo"):
+                        wizard.action_upload()
+        self.assertEqual(self.fake.requests, [])
+
+    def _replace(self, form, name):
+        return (
+            self.env["kobo.form.upload.wizard"]
+            .with_user(self.manager)
+            .create(
+                {
+                    "server_id": form.server_id.id,
+                    "form_id": form.id,
+                    "file": b64(corpus("broken", name)),
+                    "filename": f"{name}.xlsx",
+                }
+            )
+        )
+
+    def test_warnings_only_the_manager_uploads(self):
+        """Duplicate choice names with a choice_filter: a warning, and the
+        file goes to KoBo, which imports it."""
+        wizard = self._upload(corpus("good", "duplicate_choices_filter_no_setting"))
+        self.assertFalse(wizard.check_report)
+        self.assertIn("choices, row 5, column name: the choice 'king'", wizard.check_warnings)
+        action = wizard.action_upload()
+        form = self.env["kobo.form"].browse(action["res_id"])
+        self.assertEqual(form.asset_uid and form.deployment_status, "draft")
+        self.assertIn(form.asset_uid, self.fake.store.assets)
 
     def test_upload_opens_the_new_form(self):
         wizard = self._upload(build_xlsform(SURVEY, CHOICES), name="Uploaded v1.5")
@@ -210,13 +277,16 @@ class TestKoboUpload(LifecycleCase):
         self.assertIn("Uploaded to KoBo", self._last_note(form).body)
 
     def test_file_kobo_rejects(self):
-        data = build_xlsform([{"type": "csv-external", "name": "schools"}])
-        wizard = self._upload(data)
-        self.assertFalse(wizard.check_report)  # fine locally
+        """A type the check does not know is only a warning: the file goes to
+        KoBo, whose refusal (the real KPI's message) is shown as is."""
+        wizard = self._upload(corpus("broken", "unknown_type"))
+        self.assertFalse(wizard.check_report)  # no mistake locally...
+        self.assertIn("unknown question type 'badtype'", wizard.check_warnings)  # ...a warning
         before = set(self.fake.store.assets)
-        with self.assertRaisesRegex(UserError, r"Upload XLSForm: .*unknown type"):
+        with self.assertRaisesRegex(UserError, r"Upload XLSForm: .*unknown type \['badtype'\]"):
             wizard.action_upload()
         self.assertEqual(set(self.fake.store.assets), before)
+        self.assertIn("POST", [m for m, _p in self.fake.requests])
 
     def test_replace_then_redeploy(self):
         form = self._form("Replace me", deploy=True)

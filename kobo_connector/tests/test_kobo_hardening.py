@@ -11,7 +11,6 @@ from odoo.tools import mute_logger
 from odoo.addons.kobo_connector.kobo_kpi import errors
 from odoo.addons.kobo_connector.kobo_kpi.fake.xlsform import build_xlsform
 from odoo.addons.kobo_connector.models import kobo_form_sync
-from odoo.addons.kobo_connector.models.kobo_form_sync import PREFETCH
 
 from .test_kobo_import import CHOICES, SURVEY, ImportCase, Killed, person
 
@@ -368,22 +367,6 @@ class TestPaging(HardeningCase):
         self._reconcile_all()
         self.assertEqual(len(self._subs()), 3)
         self.assertEqual(len(self._partners()), 3)
-
-    def test_next_page_fetched_while_mapping(self):
-        subs = self.fake.add_submissions(self.uid, [person(i) for i in range(25)])
-        ids = [s["_id"] for s in subs]
-        self.fake.reset_requests()
-        self.assertEqual(self.form._step_new(10), (10, 15))
-        self.assertEqual(PREFETCH.pending(), 1, "the next page is on its way")
-        self.assertEqual(self.form._step_new(10), (10, 5))
-        self.assertEqual(self.form._step_new(10), (5, 0))
-        queries = data_queries(self.fake.requests, self.uid)
-        self.assertEqual(
-            queries,
-            [{"_id": {"$gt": 0}}, {"_id": {"$gt": ids[9]}}, {"_id": {"$gt": ids[19]}}],
-            "each page asked once: the steps took the pages fetched ahead",
-        )
-        self.assertEqual(len(self._partners()), 25)
 
     def test_a_stale_page_fetched_ahead_is_not_used(self):
         subs = self.fake.add_submissions(self.uid, [person(i) for i in range(15)])

@@ -69,6 +69,17 @@ class TestAfterImportAction(ImportCase):
             self._subs().sorted("kobo_id").mapped("action_state")[1:], ["done", "done"]
         )
 
+    def test_withdrawn_approval_stops_the_action(self):
+        self.mapping.with_user(self.manager).after_import_action_id = self._picker(self.welcome)
+        self.fake.add_submissions(self.uid, [person(1)])
+        self._sync_all()
+        self.welcome.kobo_approved = False  # a system administrator withdraws it
+        self._after_import()
+        self.assertFalse(self._partners().category_id, "the action did not run")
+        sub = self._subs()
+        self.assertEqual(sub.action_state, "error")
+        self.assertIn("not approved", sub.action_error)
+
     def test_action_failure_is_written_and_import_kept(self):
         self.mapping.after_import_action_id = self._picker(self.failing)
         self.fake.add_submissions(self.uid, [person(1), person(2)])

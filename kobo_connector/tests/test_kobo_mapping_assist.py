@@ -2,11 +2,13 @@ from types import SimpleNamespace
 
 from lxml import etree
 
-from odoo import Command
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 from odoo.tools.safe_eval import safe_eval
 
+from odoo.addons.kobo_connector.kobo_kpi.fake.xlsform import build_xlsform
+
+from .common import EN, FR, KoboCase, row
 from .test_kobo_import import ImportCase, person
 
 
@@ -20,8 +22,8 @@ class TestMappingAssist(ImportCase):
     def test_enable_check_names_the_required_fields(self):
         self.mapping.enabled = False
         Tag = self.env["res.partner.category"]
-        # a system administrator allows contact tags as a target
-        self.env["kobo.allowed.model"].create({"name": "Contact Tag", "model": Tag._name})
+        # contact tags are an allowed target (created when missing)
+        self.assertTrue(self.env["kobo.allowed.model"].search([("model", "=", Tag._name)]))
         mapping = self.env["kobo.mapping"].create(
             {"form_id": self.form.id, "model_name": Tag._name}
         )
@@ -52,10 +54,16 @@ class TestMappingAssist(ImportCase):
                 ("name", "name"),
                 ("country", "country_id"),
                 ("tags", "category_id"),
+                ("members", "child_ids"),
             },
         )
+        self.assertEqual(
+            {(line.question_path, line.field_name) for line in mapping.line_ids.child_ids},
+            {("members/member_name", "name")},
+        )
         mapping.action_suggest()
-        self.assertEqual(len(mapping.line_ids), 4, "nothing added twice")
+        self.assertEqual(len(mapping.line_ids), 5, "nothing added twice")
+        self.assertEqual(len(mapping.line_ids.child_ids), 1)
 
     def test_preview_writes_nothing(self):
         self.fake.add_submission(self.uid, person(7, country="kenya", tags="farmer"))
@@ -71,6 +79,20 @@ class TestMappingAssist(ImportCase):
         self.assertIn("o_kobo_preview_record", html)
         self.assertIn("o_kobo_preview_db_ok", html, "tried in the database, rolled back")
         self.assertEqual(self.env["res.partner"].search_count([]), partners)
+
+    def test_preview_creates_nothing_when_missing(self):
+        tags = self._line_of("category_id")
+        tags.create_missing = True
+        self.fake.add_submission(self.uid, person(8, tags="beekeeper"))
+        self._sync_all()
+        Tag = self.env["res.partner.category"]
+        Tag.search([("name", "=ilike", "beekeeper")]).unlink()
+        action = self.mapping.action_preview()
+        wizard = self.env[action["res_model"]].with_context(**action["context"]).create({})
+        html = str(wizard.result)
+        self.assertIn("Would be created", html)
+        self.assertIn("beekeeper", html)
+        self.assertFalse(Tag.search([("name", "=ilike", "beekeeper")]), "nothing created")
 
     def test_preview_shows_what_only_the_database_refuses(self):
         """A contact without a name passes new() but not the CHECK constraint
@@ -263,25 +285,164 @@ class TestMappingAssist(ImportCase):
         self.assertIn("name", offered.mapped("name"))
         self.assertNotIn("color", offered.mapped("name"), "text is no number")
 
-    def test_switch_the_enabled_mapping_in_one_save(self):
-        """The form's Mappings tab saved with one mapping switched off and
-        another on: one enabled mapping per form, whatever the write order."""
-        other = self.env["kobo.mapping"].create(
+
+CHECKS_SURVEY = [
+    row("text", "head", "Head of household", "Chef de ménage", required="yes"),
+    row("text", "work", "What do you do for a living?", "Profession"),
+    row("select_one food", "food_type", "Food type", "Type d'aliment"),
+    row("text", "type", "Type", "Type"),
+    row("select_one addr", "address_type", "Address type", "Type d'adresse"),
+    row("text", "origin", "Country of origin", "Pays d'origine"),
+    row("geopoint", "where", "Where is the house?", "Où est la maison ?"),
+    row("text", "write_to", "Write to", "Écrire à", constraint="regex(., '^[^@]+@[^@]+$')"),
+    row("text", "reach", "Reach on", "Joindre au"),
+    row("date", "dob", "Date of birth", "Date de naissance"),
+]
+CHECKS_CHOICES = [
+    {"list_name": "food", "name": "morning_food", EN: "Morning food", FR: "Repas du matin"},
+    {"list_name": "food", "name": "maize", EN: "Maize", FR: "Maïs"},
+    {"list_name": "addr", "name": "contact", EN: "Contact", FR: "Contact"},
+    {"list_name": "addr", "name": "shipping", EN: "Ship to", FR: "Delivery Address"},
+]
+
+
+def household(i, **extra):
+    return {
+        "head": f"Head {i}",
+        "work": "Farmer",
+        "food_type": "maize",
+        "type": "Family",
+        "address_type": "shipping" if i % 2 else "contact",
+        "origin": "Kenya",
+        "where": f"-1.{i}8 36.8{i} 1700 5",
+        "write_to": f"head{i}@example.org",
+        "reach": f"+254 700 000 00{i}",
+        "dob": f"198{i}-05-17",
+        **extra,
+    }
+
+
+@tagged("post_install", "-at_install")
+class TestSuggestChecks(KoboCase):
+    """Suggest on a bilingual form with stored submissions, as a KoBo manager:
+    no line that cannot work, the lines a person would draw, and why."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # a system administrator added a date of birth to contacts
+        cls.env["ir.model.fields"].create(
             {
-                "form_id": self.form.id,
-                "model_name": "res.partner",
-                "line_ids": [self._line("name", "name")],
+                "model_id": cls.env["ir.model"]._get_id("res.partner"),
+                "name": "x_birth_date",
+                "field_description": "Birth Date",
+                "ttype": "date",
             }
         )
-        for _round in range(3):
-            on, off = (other, self.mapping) if self.mapping.enabled else (self.mapping, other)
-            self.form.write(
+        cls.uid = cls.fake.create_asset(
+            xlsform=build_xlsform(CHECKS_SURVEY, CHECKS_CHOICES), name="Checks", deploy=True
+        )
+        cls.server.action_test_connection()
+        cls.server.action_fetch_forms()
+        cls.form = cls.env["kobo.form"].search([("asset_uid", "=", cls.uid)])
+
+    def _store(self, *answers):
+        for sub in self.fake.submissions(self.uid):
+            self.fake.delete_submission(self.uid, sub["_id"])
+        self.fake.add_submissions(self.uid, list(answers))
+        self.form._sync_step(1000)  # stored before any mapping
+
+    def _suggest(self, *drawn):
+        """Suggest as a KoBo manager, on a mapping with the lines ``drawn`` by hand."""
+        Field = self.env["ir.model.fields"]
+        mapping = (
+            self.env["kobo.mapping"]
+            .with_user(self.manager)
+            .create(
                 {
-                    "mapping_ids": [
-                        Command.update(off.id, {"enabled": False}),
-                        Command.update(on.id, {"enabled": True}),
-                    ]
+                    "form_id": self.form.id,
+                    "model_id": self.env["ir.model"]._get_id("res.partner"),
+                    "line_ids": [
+                        (0, 0, {"question_path": q, "field_id": Field._get("res.partner", f).id})
+                        for q, f in drawn
+                    ],
                 }
             )
-            self.env.flush_all()
-            self.assertEqual(self.form.mapping_id, on)
+        )
+        mapping.action_suggest()
+        lines = {(line.question_path, line.field_name): line for line in mapping.line_ids}
+        return mapping, lines
+
+    def test_choices_that_are_the_field_values(self):
+        self._store(household(1), household(2))
+        _mapping, lines = self._suggest()
+        address = lines[("address_type", "type")]
+        self.assertEqual(
+            {v.choice: v.value for v in address.value_ids},
+            {"contact": "contact", "shipping": "delivery"},
+            "by code, and by label in the other language",
+        )
+        self.assertIn("choices match the field's values", address.suggest_reason)
+        self.assertNotIn(("food_type", "type"), lines)
+
+    def test_nothing_that_cannot_work(self):
+        self._store(household(1), household(2))
+        # the address type already drawn by hand: the other questions try that field
+        mapping, lines = self._suggest(("address_type", "comment"))
+        self.assertNotIn(("food_type", "type"), lines, "its choices are no address types")
+        self.assertNotIn(("type", "type"), lines, "a text answer is no address type by name")
+        notes = mapping.suggest_notes
+        self.assertIn("Food type → Address Type: its choices are not the field's values", notes)
+        self.assertIn('Type → Address Type: Question "type": value "Family"', notes)
+        self.assertIn(("origin", "country_id"), lines, "stored answers name countries")
+        mapping.enabled = True
+        subs = self.env["kobo.submission"].search([("form_id", "=", self.form.id)])
+        subs.action_reprocess()
+        self.assertEqual(set(subs.mapped("state")), {"imported"}, subs.mapped("error_message"))
+        partner = self.env["res.partner"].browse(subs.sorted("kobo_id")[-1].res_id)
+        self.assertEqual(partner.name, "Head 2")
+        self.assertEqual(partner.country_id, self.env.ref("base.ke"))
+        self.assertAlmostEqual(partner.partner_latitude, -1.28)
+        self.assertAlmostEqual(partner.partner_longitude, 36.82)
+
+    def test_a_text_held_back_when_a_stored_answer_names_nothing(self):
+        self._store(household(1), household(2, origin="somewhere far"))
+        mapping, lines = self._suggest()
+        self.assertNotIn(("origin", "country_id"), lines)
+        self.assertIn("Country of origin → Country", mapping.suggest_notes)
+        self.assertIn("somewhere far", mapping.suggest_notes)
+
+    def test_the_lines_a_person_would_draw_and_why(self):
+        self._store(household(1), household(2))
+        _mapping, lines = self._suggest()
+        why = {pair: line.suggest_reason for pair, line in lines.items()}
+        self.assertIn('"Head of household" means Name', why[("head", "name")])
+        self.assertIn('"Profession" means Job Position', why[("work", "function")])
+        self.assertIn("geopoint", why[("where", "partner_latitude")])
+        self.assertIn("geopoint", why[("where", "partner_longitude")])
+        self.assertIn("constraint", why[("write_to", "email")])
+        self.assertIn("phone numbers", why[("reach", "phone")])
+        self.assertIn("date of birth", why[("dob", "x_birth_date")])
+
+    def test_without_stored_submissions_a_text_fills_no_list(self):
+        mapping, lines = self._suggest(("address_type", "comment"))
+        self.assertNotIn(("type", "type"), lines)
+        self.assertIn(
+            "Type → Address Type: a text answer fills a list of values only when stored "
+            "answers show it",
+            mapping.suggest_notes,
+        )
+        self.assertIn(
+            "none stored to check",
+            lines[("origin", "country_id")].suggest_reason,
+            "a country of origin names a country: proposed, saying it was not checked",
+        )
+
+    def test_the_reason_goes_when_the_line_changes(self):
+        _mapping, lines = self._suggest()
+        line = lines[("work", "function")]
+        self.assertTrue(line.suggest_reason)
+        line.with_user(self.manager).write(
+            {"field_id": self.env["ir.model.fields"]._get("res.partner", "comment").id}
+        )
+        self.assertFalse(line.suggest_reason)

@@ -61,7 +61,7 @@ class TestStoredLookupScale(KoboCase):
         Submission = self.env["kobo.submission"]
         rows = Submission._stored_rows(self.form.id, [5, STORED, STORED + 1, 5])
         self.assertEqual(
-            sorted({(k, u, s) for k, _id, u, s in rows}),
+            sorted({(k, u, s) for k, _id, u, s, _status in rows}),
             [
                 (5, "u5", "imported"),
                 (STORED, f"u{STORED}", "imported"),

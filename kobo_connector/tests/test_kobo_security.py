@@ -27,6 +27,7 @@ class RpcCase(HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        cls.env["ir.config_parameter"].set_param("kobo_connector.allow_private_urls", "1")
         cls.server = cls.env["kobo.server"].create(
             {"name": "Public KoBo", "url": "http://127.0.0.1:9", "token": "t" * 40}
         )
@@ -214,9 +215,12 @@ class TestMappingEscalations(RpcCase):
         )
 
     def test_manager_cannot_choose_the_import_user_nor_the_allowlist(self):
-        admin = self.env.ref("base.user_admin")
         self.assertRefused(
-            "kobo.form", "write", [self.form.id], {"import_user_id": admin.id}, error="AccessError"
+            "kobo.form",
+            "write",
+            [self.form.id],
+            {"import_user_id": self.kobo_user.id},
+            error="AccessError",
         )
         self.assertEqual(self.form.import_user_id, self.env.ref("kobo_connector.user_kobo_import"))
         self.assertRefused(
@@ -230,17 +234,19 @@ class TestMappingEscalations(RpcCase):
             self.env["kobo.allowed.model"].create({"name": "Users", "model": "res.users"})
         with self.assertRaises(ValidationError):
             self.env["kobo.allowed.model"].create({"name": "Cron", "model": "ir.cron"})
-        # nor make the superuser a form's import user
+        # nor make the superuser or an administrator a form's import user
         with self.assertRaises(ValidationError):
             self.form.import_user_id = self.env.ref("base.user_root")
+        with self.assertRaises(ValidationError):
+            self.form.import_user_id = self.env.ref("base.user_admin")
 
     def test_safe_pickers_show_only_what_is_allowed(self):
         models_ = self.call("kobo.target.model", "search_read", [], ["model", "name"])
-        # exactly the allowlist: contacts, and what installed bridges add (stock pickings)
+        # exactly the allowlist: contacts, their tags, and what installed bridges add (pickings)
         allowed = self.env["kobo.allowed.model"].search([]).mapped("model")
         self.assertEqual(sorted(m["model"] for m in models_), sorted(allowed))
         self.assertIn("res.partner", allowed)
-        self.assertLessEqual(set(allowed), {"res.partner", "stock.picking"})
+        self.assertLessEqual(set(allowed), {"res.partner", "res.partner.category", "stock.picking"})
         partner = next(m["id"] for m in models_ if m["model"] == "res.partner")
         self.assertEqual(partner, self.env["ir.model"]._get_id("res.partner"), "ir.model's ids")
         found = self.call(
@@ -261,11 +267,12 @@ class TestMappingEscalations(RpcCase):
         self.assertFalse(
             names & {"user_ids", "company_id", "signup_type", "commercial_partner_id", "user_id"}
         )
-        # the lines of a repeat: models reached through an allowed one2many
-        self.assertIn(
-            "res.partner.bank",
-            {f["model"] for f in self.call("kobo.target.field", "search_read", [], ["model"])},
-        )
+        # the lines of a repeat: the models the allowlist names (child contacts), never
+        # whatever else a one2many reaches (bank accounts)
+        pickable = {
+            f["model"] for f in self.call("kobo.target.field", "search_read", [], ["model"])
+        }
+        self.assertNotIn("res.partner.bank", pickable)
 
     def test_target_the_import_user_cannot_write_refused_on_enable(self):
         self.env["kobo.allowed.model"].create({"name": "Industry", "model": "res.partner.industry"})

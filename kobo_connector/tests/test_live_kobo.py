@@ -26,6 +26,7 @@ from odoo.addons.kobo_connector.kobo_kpi.fake.openrosa import Collector
 from odoo.addons.kobo_connector.kobo_kpi.fake.xlsform import build_xlsform
 
 from .common import EN, FR, row
+from .test_kobo_form_lifecycle import CORPUS
 
 _logger = logging.getLogger(__name__)
 
@@ -98,6 +99,8 @@ class LiveKoboCase(TransactionCase):
         )
         # tests poll again at once, as if the poll interval had passed
         cls.env["ir.config_parameter"].set_param("kobo_connector.poll_interval", "0")
+        # the rig runs on 127.0.0.1: a private address, allowed here
+        cls.env["ir.config_parameter"].set_param("kobo_connector.allow_private_urls", "1")
         cls.server = cls.env["kobo.server"].create(
             {"name": "Live KoBo", "url": url, "token": token}
         )
@@ -490,6 +493,37 @@ class TestLiveLifecycle(LiveKoboCase):
             for r in self.kobo.permission_assignments(form.asset_uid)
             if r["user"].rstrip("/").endswith(f"/users/{user}")
         }
+
+    def test_upload_with_warnings_kobo_decides(self):
+        """Files the local check only warns about go to the real KPI: one it
+        imports (a lone sheet named otherwise), one it refuses with its own
+        message (an unknown type); the server's forms are left as found."""
+        before = {a["uid"] for a in self.kobo.iter_surveys()}
+        self.addCleanup(
+            lambda: [
+                self._delete_asset(a["uid"])
+                for a in self.kobo.iter_surveys()
+                if a["uid"] not in before
+            ]
+        )
+        Form = self.env["kobo.form"].with_user(self.manager)
+        action = Form._action_open_upload_wizard(self.server)
+
+        def upload(folder, name):
+            data = (CORPUS / folder / f"{name}.xlsx").read_bytes()
+            vals = {"file": base64.b64encode(data).decode(), "filename": f"{name}.xlsx"}
+            wizard = self._wizard("kobo.form.upload.wizard", action, vals)
+            self.assertFalse(wizard.check_report)
+            self.assertTrue(wizard.check_warnings)
+            return wizard.action_upload
+
+        form = Form.browse(upload("good", "lone_sheet_any_name")()["res_id"])
+        self.assertEqual(
+            sorted(form.question_ids.filtered(lambda q: not q.is_system).mapped("xpath")),
+            ["n", "q"],
+        )
+        with self.assertRaisesRegex(UserError, r"unknown type \['badtype'\]"):
+            upload("broken", "unknown_type")()
 
     def test_life_cycle_from_odoo(self):
         before = {a["uid"] for a in self.kobo.iter_surveys()}

@@ -8,6 +8,7 @@ from odoo.tests.common import JsonRpcException
 from odoo.addons.kobo_connector.kobo_kpi.fake.xlsform import build_xlsform
 
 from .test_kobo_form import CHOICES, SURVEY
+from .test_kobo_form_lifecycle import CORPUS, b64
 from .test_ui_tours import KoboTourCase
 
 WRITES = ("POST", "PATCH", "PUT", "DELETE")
@@ -85,6 +86,34 @@ class TestLifecycleRpc(LifecycleHttpCase):
                 self.assertIn(info.exception.args[0], ("odoo.exceptions.AccessError",))
         self.assertFalse([(m, p) for m, p in self.fake.requests if m in WRITES])
         self.assertTrue(self.fake.store.assets[self.uid].hooks)
+
+    def test_manager_uploads_over_rpc_warnings_shown_mistakes_stop(self):
+        """As the browser does: web_save the wizard, read its report, press
+        Upload. Warnings only: the file goes to KoBo; a mistake: nothing does."""
+        self.authenticate("kobo_tour_manager", "kobo_tour_manager")
+        spec = {"check_report": {}, "check_warnings": {}}
+
+        def wizard(name, folder):
+            data = (CORPUS / folder / f"{name}.xlsx").read_bytes()
+            vals = {"server_id": self.server.id, "file": b64(data), "filename": f"{name}.xlsx"}
+            return self._call(
+                "kobo.form.upload.wizard", "web_save", [[], vals], {"specification": spec}
+            )[0]
+
+        self.fake.reset_requests()
+        refused = wizard("duplicate_name_other_group", "broken")
+        self.assertIn("survey, row 4, column name: the name 'q'", refused["check_report"])
+        with self.assertRaises(JsonRpcException) as info:
+            self._call("kobo.form.upload.wizard", "action_upload", [[refused["id"]]])
+        self.assertEqual(info.exception.args[0], "odoo.exceptions.UserError")
+        self.assertEqual(self.fake.requests, [])
+        warned = wizard("lone_sheet_any_name", "good")
+        self.assertFalse(warned["check_report"])
+        self.assertEqual(warned["check_warnings"], "Form 1: the only sheet is read as the survey")
+        action = self._call("kobo.form.upload.wizard", "action_upload", [[warned["id"]]])
+        form = self.env["kobo.form"].browse(action["res_id"])
+        self.assertEqual(form.question_count, 2)
+        self.assertIn(form.asset_uid, self.fake.store.assets)
 
 
 @tagged("post_install", "-at_install")

@@ -38,6 +38,7 @@ class KoboTourCase(HttpCase):
         super().setUpClass()
         # tests poll again at once, as if the poll interval had passed
         cls.env["ir.config_parameter"].set_param("kobo_connector.poll_interval", "0")
+        cls.env["ir.config_parameter"].set_param("kobo_connector.allow_private_urls", "1")
         cls.fake = FakeKobo(token=SANDBOX_TOKEN)
         cls.fake.start()
         cls.addClassCleanup(cls.fake.stop)

@@ -9,7 +9,9 @@ from ..kobo_kpi.xlsform_check import check_xlsform
 class KoboFormUploadWizard(models.TransientModel):
     """Upload an XLSForm as a new KoBo form, or (with ``form_id``) replace
     the content of an existing one. The file is checked locally first:
-    nothing reaches KoBo while it has mistakes."""
+    nothing reaches KoBo while it has mistakes (what KoBo certainly refuses);
+    its warnings (what the check does not recognise) are shown, and the
+    manager may upload anyway: KoBo's own answer is final."""
 
     _name = "kobo.form.upload.wizard"
     _description = "Upload an XLSForm to KoBo"
@@ -20,6 +22,7 @@ class KoboFormUploadWizard(models.TransientModel):
     filename = fields.Char()
     name = fields.Char(help="The new form's name on KoBo (default: the XLSForm's form_title).")
     check_report = fields.Text(compute="_compute_check", string="Mistakes")
+    check_warnings = fields.Text(compute="_compute_check", string="Warnings")
     mapping_impact = fields.Text(
         compute="_compute_check",
         string="Mappings Affected",
@@ -29,17 +32,20 @@ class KoboFormUploadWizard(models.TransientModel):
     redeploy = fields.Boolean(string="Redeploy after replacing")
 
     def _data(self):
-        return base64.b64decode(self.file) if self.file else b""
+        # web_save reads the wizard back with bin_size=True: the file, not its size
+        file = self.with_context(bin_size=False).file
+        return base64.b64decode(file) if file else b""
 
     @api.depends("file", "form_id")
     def _compute_check(self):
         for wizard in self:
             wizard.is_deployed = wizard.form_id.deployment_status == "deployed"
-            wizard.check_report = wizard.mapping_impact = False
+            wizard.check_report = wizard.check_warnings = wizard.mapping_impact = False
             if not wizard.file:
                 continue
             result = check_xlsform(wizard._data())
             wizard.check_report = result.report() or False
+            wizard.check_warnings = result.warnings_report() or False
             if result.ok and wizard.form_id:
                 wizard.mapping_impact = "\n".join(wizard.form_id._replace_impact(result.questions))
 

@@ -7,8 +7,10 @@ from markupsafe import Markup, escape
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
+from ..kobo_kpi.conditions import failing as conditions_failing
 from ..kobo_kpi.errors import KoboError
 from ..kobo_kpi.submission import ConversionError, Lines, Lookup
+from ..models.kobo_mapping_condition import condition_words
 
 _logger = logging.getLogger(__name__)
 
@@ -69,7 +71,7 @@ class KoboMappingPreview(models.TransientModel):
             if not wizard.mapping_id:
                 wizard.result = False
             elif wizard.submission_id:
-                wizard.result = wizard.mapping_id._kobo_preview_html(
+                wizard.result = wizard.mapping_id._kobo_preview_all_html(
                     wizard.submission_id.payload or {}
                 )
             else:
@@ -93,7 +95,7 @@ class KoboMappingPreview(models.TransientModel):
             "The latest submission on KoBo (#%(id)s), not stored in Odoo yet.",
             id=payload.get("_id"),
         )
-        return note + self.mapping_id._kobo_preview_html(payload)
+        return note + self.mapping_id._kobo_preview_all_html(payload)
 
 
 class KoboMapping(models.Model):
@@ -129,7 +131,7 @@ class KoboMapping(models.Model):
         def walk(lines, data, model, prefix=""):
             for line in lines:
                 label = model._fields[line.field].string
-                raw = data.get(line.path) if line.path else None
+                raw = line.raw(data)
                 try:
                     if raw in (None, "", []) and line.constant is not False:
                         value = line.constant
@@ -148,6 +150,20 @@ class KoboMapping(models.Model):
                 rows.append((prefix + label, line.path, raw, value, None))
 
         walk(plan.lines, payload, Model)
+        applied = self.env.context.get("kobo_preview_applied", ())
+        for line in self.line_ids.filtered("source_mapping_id"):
+            source = line.source_mapping_id
+            made = (
+                self.env._(
+                    "the %(model)s made by %(mapping)s",
+                    model=Model.env[source.model_name]._description,
+                    mapping=source.name,
+                )
+                if source.id in applied
+                else self.env._("empty: %(mapping)s does not apply", mapping=source.name)
+            )
+            label = Model._fields[line.field_name].string
+            rows.append((label, f"← {source.name}", "", made, None))
         result = {"lines": rows, "record": None, "error": None}
         try:
             vals = plan.values(payload)
@@ -156,12 +172,20 @@ class KoboMapping(models.Model):
             return result
         item = _PreviewItem(payload)
         outcomes = {}
+        would_create = []
         Submission = (
-            self.env["kobo.submission"].with_env(Model.env).with_context(kobo_mapping_id=self.id)
+            self.env["kobo.submission"]
+            .with_env(Model.env)
+            .with_context(kobo_mapping_id=self.id, kobo_preview_would_create=would_create)
         )
         resolved = Submission._resolve_relations(plan, [(item, vals)], outcomes)
         if not resolved:
             result["error"] = outcomes[item.id][1]
+            if would_create:
+                result["error"] = self.env._(
+                    "Would be created when imported (a preview creates nothing): %(names)s.",
+                    names=", ".join(dict.fromkeys(would_create)),
+                )
             return result
         try:
             vals = self._kobo_complete_values(resolved[0][1])
@@ -208,6 +232,36 @@ class KoboMapping(models.Model):
             cr.postcommit.data.clear()
             cr.postcommit.data.update(postcommit[1])
         return status, message
+
+    def _kobo_preview_all_html(self, payload):
+        """The form's enabled mappings (and this one) in their order: whether
+        each applies (why not), its lines and the record it would make."""
+        mappings = (self.form_id._enabled_mappings() | self).sorted(lambda m: (m.sequence, m.id))
+        if len(mappings) == 1 and not self.condition_ids:
+            return self._kobo_preview_html(payload)
+        _ = self.env._
+        html, applied = Markup(), []
+        for mapping in mappings:
+            html += Markup('<h3 class="o_kobo_preview_mapping">%s</h3>') % mapping.name
+            failing = conditions_failing(mapping._conditions(), payload)
+            if failing:
+                html += Markup(
+                    '<div class="alert alert-secondary o_kobo_preview_skip">%s</div>'
+                ) % _(
+                    "Does not apply: %(why)s.",
+                    why=failing.describe(negate=True, words=condition_words(self.env)),
+                )
+                continue
+            applied.append(mapping.id)
+            html += Markup('<p class="text-success o_kobo_preview_applies">%s</p>') % _(
+                "Applies (%(when)s).", when=mapping.conditions_text
+            )
+            html += mapping.with_context(kobo_preview_applied=applied)._kobo_preview_html(payload)
+        if not applied:
+            html += Markup('<div class="alert alert-warning o_kobo_preview_none">%s</div>') % _(
+                "No mapping applies: this submission would be Skipped."
+            )
+        return html
 
     def _kobo_preview_html(self, payload):
         preview = self._kobo_preview(payload)

@@ -1,3 +1,5 @@
+import json
+from datetime import timedelta
 from unittest.mock import patch
 
 from odoo import SUPERUSER_ID
@@ -259,3 +261,24 @@ class TestQueueImport(KoboCase):
         self.fake.reset_requests()
         self.assertIn("Not importable", self.form._kobo_job_step("import"))
         self.assertFalse(self.fake.requests)
+
+    def test_progress_of_a_requested_sync_in_jobs(self):
+        """The person who asked hears "n of KoBo's count" while the jobs run
+        (issue 20), then the end, as with the scheduled action."""
+        self.fake.add_submissions(self.uid0, [person(i) for i in range(2500)])
+        self.form.with_user(self.user).action_sync()
+        self.env["bus.bus"].sudo().search([]).unlink()
+        with trap_jobs() as trap:
+            self.form.with_user(SUPERUSER_ID)._kobo_job_step("import")
+            self.form.sync_progress_date -= timedelta(seconds=10)  # a few seconds later
+            self._run_jobs(trap)
+        self.env.cr.precommit.run()  # the bus messages of the transaction
+        channel = [self.env.cr.dbname, "res.partner", self.user.partner_id.id]
+        progress = [
+            (payload["done"], payload["total"], payload["final"])
+            for m in self.env["bus.bus"].sudo().search([], order="id")
+            for payload in [json.loads(m.message)["payload"]]
+            if json.loads(m.message)["type"] == "kobo_sync_progress"
+            and json.loads(m.channel) == channel
+        ]
+        self.assertEqual(progress, [(1000, 2500, False), (2000, 2500, False), (2500, 2500, True)])

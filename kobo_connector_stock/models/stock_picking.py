@@ -3,7 +3,8 @@ from odoo.exceptions import UserError, ValidationError
 
 
 class StockPicking(models.Model):
-    _inherit = "stock.picking"
+    _name = "stock.picking"
+    _inherit = ["stock.picking", "kobo.submission.source"]  # its submissions' smart button
 
     def _kobo_process(self, action):
         """Mark as to do (``confirm``), then validate (``validate``); return

@@ -190,6 +190,16 @@ class FakeKobo:
                 self.store.edit_submission(self.store.assets[uid], submission_id, changes)
             )
 
+    def set_validation(self, uid, submission_ids, status_uid, timestamp=None, by_whom="reviewer"):
+        """Set validation statuses as a reviewer on KoBo does (``None``
+        clears); ``timestamp``: the second KPI stamps (default now)."""
+        with self.lock:
+            asset = self.store.assets[uid]
+            for sid in submission_ids:
+                status = self.store.set_validation(asset.by_id[sid], status_uid, by_whom)
+                if timestamp is not None and status:
+                    status["timestamp"] = timestamp
+
     def delete_submission(self, uid, submission_id):
         self.store.delete_submission(self.store.assets[uid], submission_id)
 

@@ -12,45 +12,39 @@ import re
 import string
 
 from ..content import METADATA_TYPES
+from ..xlsform_check import SELECTS, SELECTS_LONGEST_FIRST, TYPES
 
 GROUP_TYPES = {"begin_group", "begin_repeat"}
 END_TYPES = {"end_group", "end_repeat"}
 META_TYPES = METADATA_TYPES  # XLSForm metadata questions: the catalogue knows them too
-QUESTION_TYPES = {
-    "text",
-    "integer",
-    "decimal",
-    "range",
-    "select_one",
-    "select_multiple",
-    "rank",
-    "select_one_from_file",
-    "select_multiple_from_file",
-    "note",
-    "geopoint",
-    "geotrace",
-    "geoshape",
-    "date",
-    "time",
-    "datetime",
-    "image",
-    "audio",
-    "video",
-    "file",
-    "background-audio",
-    "barcode",
-    "calculate",
-    "acknowledge",
-    "hidden",
-    "xml-external",
-    "kobomatrix",
-    "score",
-    "begin_score",
-    "end_score",
-    "begin_rank",
-    "end_rank",
+# KPI's import (formpack's replace_aliases, KPI's allowed types) renames these
+# types; the other spellings the converter knows (the local check's tables)
+# are kept as written; anything else is an unknown type. Case-sensitive.
+KPI_RENAMED = {
+    "begin group": "begin_group",
+    "begin  group": "begin_group",
+    "end group": "end_group",
+    "end  group": "end_group",
+    "begin repeat": "begin_repeat",
+    "begin lgroup": "begin_repeat",
+    "begin looped group": "begin_repeat",
+    "end repeat": "end_repeat",
+    "end lgroup": "end_repeat",
+    "end looped group": "end_repeat",
+    "string": "text",
+    "trigger": "acknowledge",
+    "photo": "image",
+    "dateTime": "datetime",
+    "imei": "deviceid",
+    "gps": "geopoint",
+    "begin score": "begin_score",
+    "end score": "end_score",
+    "begin rank": "begin_rank",
+    "end rank": "end_rank",
+    "begin kobomatrix": "begin_kobomatrix",
+    "end kobomatrix": "end_kobomatrix",
 }
-KNOWN_TYPES = QUESTION_TYPES | META_TYPES | GROUP_TYPES | END_TYPES
+KNOWN_TYPES = set(TYPES) | set(KPI_RENAMED.values()) | set(SELECTS.values())
 TRANSLATABLE = (
     "label",
     "hint",
@@ -69,6 +63,10 @@ _ALNUM = string.ascii_letters + string.digits
 
 class XlsFormatException(Exception):
     """Not an Excel file (KPI's own class name)."""
+
+
+class DuplicateNameException(Exception):
+    """The same name twice in the survey (KPI's own class name)."""
 
 
 # ---------------------------------------------------------------- building
@@ -146,13 +144,36 @@ def content_to_xlsform(content, name=None):
 
 def read_xlsform(data):
     """Parse .xlsx/.xls bytes into KPI ``content``. ``settings.form_title`` is
-    kept here; the asset store moves it to the asset name."""
+    kept here; the asset store moves it to the asset name. Like KPI, sheets
+    are read by their exact names (a lone sheet is the survey, whatever its
+    name), and the names are checked before anything else."""
     sheets = _read_sheets(data)
+    if len(sheets) == 1:
+        sheets = {"survey": next(iter(sheets.values()))}
     survey_sheet = sheets.get("survey", sheets.get("library"))
     if survey_sheet is None:
         raise SyntaxError("xls upload must have one of these sheets: survey, library")
+    _ensure_valid_node_names(survey_sheet)
+    # then KPI renames the converter's capitalised headers
+    renamed = {"Type": "type", "Name": "name", "Label": "label"}
+    survey_sheet = [{renamed.get(k, k): v for k, v in row.items()} for row in survey_sheet]
     settings_rows = sheets.get("settings") or [{}]
     return sheets_to_content(survey_sheet, sheets.get("choices", []), settings_rows[0])
+
+
+def _ensure_valid_node_names(rows):
+    """KPI's first check of an import: names are XML names, each used once in
+    the whole survey (group ends aside)."""
+    names = set()
+    for row in rows:
+        name = row.get("name")
+        if not name or str(row["type"]).startswith(("end ", "end_")):  # KeyError like KPI
+            continue
+        if not re.match(r"^[^\W\d][\w.\-]*$", name) or name.startswith("-"):
+            raise ValueError(f"Invalid node name: {name}")
+        if name in names:
+            raise DuplicateNameException(f"Duplicate node name: {name}")
+        names.add(name)
 
 
 def sheets_to_content(survey_rows, choice_rows=(), settings=None):
@@ -179,6 +200,8 @@ def sheets_to_content(survey_rows, choice_rows=(), settings=None):
     survey = meta + [r for r in survey if r["type"] not in META_TYPES]
     choices = []
     for index, raw in enumerate(choice_rows):
+        if "value" in raw and "name" not in raw:
+            raw["name"] = raw.pop("value")
         row = {"list_name": raw.pop("list_name", raw.pop("list name", ""))}
         row.update(_translate(raw, translations))
         row["$kuid"] = _kuid("c", index, row.get("list_name"), row.get("name"))
@@ -215,8 +238,7 @@ def _read_xlsx(data):
     wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
         return {
-            ws.title.strip().lower(): _rows_to_dicts(list(ws.iter_rows(values_only=True)))
-            for ws in wb.worksheets
+            ws.title: _rows_to_dicts(list(ws.iter_rows(values_only=True))) for ws in wb.worksheets
         }
     finally:
         wb.close()
@@ -229,14 +251,14 @@ def _read_xls(data):
     out = {}
     for sheet in book.sheets():
         rows = [sheet.row_values(i) for i in range(sheet.nrows)]
-        out[sheet.name.strip().lower()] = _rows_to_dicts(rows)
+        out[sheet.name] = _rows_to_dicts(rows)
     return out
 
 
 def _rows_to_dicts(rows):
     if not rows:
         return []
-    header = [_cell_text(h) for h in rows[0]]
+    header = [" ".join(_cell_text(h).split()) for h in rows[0]]
     out = []
     for values in rows[1:]:
         row = {}
@@ -309,29 +331,9 @@ def _survey_row(raw, translations, stack, index):
         if raw.get("name") or raw.get("label"):
             raise ValueError(f"unknown type {['']!r}")
         return None
-    words = type_text.split()
-    kind = words[0].lower()
-    row = {}
-    if len(words) >= 2 and words[0].lower() in ("begin", "end"):
-        kind = f"{words[0].lower()}_{words[1].lower()}"
-        words = [kind]
-    if kind in ("select_one", "select_multiple", "rank") and len(words) >= 2:
-        row["type"] = kind
-        row["select_from_list_name"] = words[1]
-        if len(words) > 2 and words[2] == "or_other":
-            row["_or_other"] = True
-    elif len(words) >= 2 and kind.endswith("_from_file"):
-        row["type"] = kind
-        row["file"] = words[1]
-    elif len(words) == 1:
-        row["type"] = kind
-    else:
-        raise ValueError(f"unknown type {[type_text]!r}")
-    if row["type"] not in KNOWN_TYPES:
-        raise ValueError(f"unknown type {[type_text]!r}")
+    row = _kpi_type(type_text)
     if row["type"] in END_TYPES:
-        if stack:
-            stack.pop()
+        stack.pop()  # IndexError on an end without a begin, as KPI
         return {"type": row["type"], "$kuid": _kuid("e", index, row["type"])}
     row.update(_translate(raw, translations))
     if "required" in row:
@@ -340,8 +342,6 @@ def _survey_row(raw, translations, stack, index):
     if name is None and row["type"] in META_TYPES:
         name = row["name"] = row["type"]
     if name is not None:
-        if not re.match(r"^[A-Za-z_][\w.\-]*$", str(name)):
-            raise ValueError(f"Invalid node name: {name}")
         row["$kuid"] = _kuid("q", index, name)
         row["$autoname"] = name
         row["$xpath"] = name if row["type"] in META_TYPES else "/".join([*stack, name])
@@ -350,6 +350,33 @@ def _survey_row(raw, translations, stack, index):
     if row["type"] in GROUP_TYPES:
         stack.append(name or f"group_{row['$kuid']}")
     return row
+
+
+def _kpi_type(text):
+    """KPI's reading of a type cell (formpack's expand_content, then its strict
+    replace_aliases): the row's type fields, or KPI's ValueError."""
+    out = {}
+    other = re.search(r"\s+(or.other)$", text)
+    if other:
+        text, out["_or_other"] = text.replace(other.group(1), "").strip(), True
+    if re.search("select_(one|multiple)_or_other", text):
+        text, out["_or_other"] = text.replace("_or_other", ""), True
+    for prefix in SELECTS_LONGEST_FIRST:
+        match = re.match(rf"^({re.escape(prefix)})\s+(\S+)$", text)
+        if match:
+            kind = SELECTS[prefix]
+            out["type"] = kind
+            out["file" if kind.endswith("_from_file") else "select_from_list_name"] = match[2]
+            return out
+    if text in KPI_RENAMED:
+        out["type"] = KPI_RENAMED[text]
+    elif prefix := next((p for p in SELECTS_LONGEST_FIRST if text.startswith(p)), None):
+        out["type"] = text.replace(prefix, SELECTS[prefix])
+    elif text in KNOWN_TYPES:
+        out["type"] = text
+    else:
+        raise ValueError(f"unknown type {[text]!r}")
+    return out
 
 
 def _kuid(*parts):

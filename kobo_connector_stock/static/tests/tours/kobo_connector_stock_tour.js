@@ -6,63 +6,17 @@
 
 import { registry } from "@web/core/registry";
 import { stepUtils } from "@web_tour/tour_service/tour_utils";
-
-function exactItem(label) {
-    return `.o-autocomplete--dropdown-menu .o-autocomplete--dropdown-item a:contains(/^${label}$/)`;
-}
+import {
+    closePreviewAndEnable,
+    exactItem,
+    newMappingSteps,
+} from "@kobo_connector/../tests/tours/tour_data";
 
 registry.category("web_tour.tours").add("kobo_connector_stock_tour", {
     url: "/odoo",
     steps: () => [
         ...stepUtils.goToAppSteps("kobo_connector.kobo_menu_root", "Open KoBoToolbox"),
-        {
-            content: "Open Configuration",
-            trigger: '[data-menu-xmlid="kobo_connector.kobo_menu_config"]',
-            run: "click",
-        },
-        {
-            content: "Open Mappings",
-            trigger: 'a[data-menu-xmlid="kobo_connector.kobo_mapping_menu"]',
-            run: "click",
-        },
-        {
-            content: "New mapping",
-            trigger: ".o_list_button_add",
-            run: "click",
-        },
-        {
-            content: "Form: type Distribution",
-            trigger: ".o_field_widget[name=form_id] input",
-            run: "edit Distribution",
-        },
-        {
-            content: "Choose Distribution",
-            trigger: exactItem("Distribution"),
-            run: "click",
-        },
-        {
-            content: "Creates: type Transfer",
-            trigger: ".o_field_widget[name=model_id] input",
-            run: "edit Transfer",
-        },
-        {
-            content: "Choose Transfer",
-            trigger: exactItem("Transfer"),
-            run: "click",
-        },
-        {
-            content: "Transfer is set",
-            trigger: ".o_field_widget[name=model_id] input:value(Transfer)",
-        },
-        {
-            content: "Save",
-            trigger: ".o_form_button_save",
-            run: "click",
-        },
-        {
-            content: "Saved",
-            trigger: ".o_form_view .o_form_saved",
-        },
+        ...newMappingSteps("Distribution", "Transfer"),
         {
             content: "Suggest the lines",
             trigger: "button[name=action_suggest]",
@@ -71,6 +25,38 @@ registry.category("web_tour.tours").add("kobo_connector_stock_tour", {
         {
             content: "The moves come from the items",
             trigger: ".o_field_widget[name=line_ids] .o_data_row:contains(Stock Moves)",
+        },
+        // KoBo's system fields are picked like questions: the submission's ID
+        // as the source document (before the value map's dialog: its closing
+        // reloads the mapping, which would drop a line being added meanwhile)
+        {
+            content: "Add a line",
+            trigger: ".o_field_widget[name=line_ids] .o_field_x2many_list_row_add a",
+            run: "click",
+        },
+        {
+            content: "Question: type KoBo ID",
+            trigger: ".o_field_widget[name=line_ids] .o_selected_row .o_field_widget[name=question_id] input",
+            run: "edit KoBo ID",
+        },
+        {
+            content: "Choose the system field _id",
+            trigger: ".o-autocomplete--dropdown-menu .o-autocomplete--dropdown-item a:contains(KoBo ID (_id))",
+            run: "click",
+        },
+        {
+            content: "Field: type Source Document",
+            trigger: ".o_field_widget[name=line_ids] .o_selected_row .o_field_widget[name=field_id] input",
+            run: "edit Source Document",
+        },
+        {
+            content: "Choose Source Document",
+            trigger: exactItem("Source Document"),
+            run: "click",
+        },
+        {
+            content: "Source Document is set",
+            trigger: ".o_field_widget[name=line_ids] .o_selected_row .o_field_widget[name=field_id] input:value(Source Document)",
         },
         {
             content: "Open the value map of the warehouse question",
@@ -107,37 +93,6 @@ registry.category("web_tour.tours").add("kobo_connector_stock_tour", {
             content: "The dialog is closed",
             trigger: "body:not(:has(.modal))",
         },
-        // KoBo's system fields are picked like questions: the submission's ID
-        // as the source document
-        {
-            content: "Add a line",
-            trigger: ".o_field_widget[name=line_ids] .o_field_x2many_list_row_add a",
-            run: "click",
-        },
-        {
-            content: "Question: type KoBo ID",
-            trigger: ".o_field_widget[name=line_ids] .o_selected_row .o_field_widget[name=question_id] input",
-            run: "edit KoBo ID",
-        },
-        {
-            content: "Choose the system field _id",
-            trigger: ".o-autocomplete--dropdown-menu .o-autocomplete--dropdown-item a:contains(KoBo ID (_id))",
-            run: "click",
-        },
-        {
-            content: "Field: type Source Document",
-            trigger: ".o_field_widget[name=line_ids] .o_selected_row .o_field_widget[name=field_id] input",
-            run: "edit Source Document",
-        },
-        {
-            content: "Choose Source Document",
-            trigger: exactItem("Source Document"),
-            run: "click",
-        },
-        {
-            content: "Source Document is set",
-            trigger: ".o_field_widget[name=line_ids] .o_selected_row .o_field_widget[name=field_id] input:value(Source Document)",
-        },
         {
             content: "Preview the latest submission",
             trigger: "button[name=action_preview]",
@@ -147,26 +102,7 @@ registry.category("web_tour.tours").add("kobo_connector_stock_tour", {
             content: "The picking to be, with its moves",
             trigger: ".modal .o_kobo_preview_record .o_kobo_preview_o2m:contains(Rice 25kg)",
         },
-        {
-            content: "Close the preview",
-            trigger: ".modal .modal-footer button:contains(Close)",
-            run: "click",
-        },
-        {
-            content: "Preview closed",
-            trigger: "body:not(:has(.modal))",
-        },
-        {
-            content: "Switch the mapping on",
-            trigger: ".o_field_widget[name=enabled] input[type=checkbox]:not(:checked)",
-            run: "click",
-        },
-        {
-            // the toggle saves the mapping at once
-            content: "It is on, and saved",
-            trigger:
-                ".o_form_view:not(:has(.o_form_button_save:visible)) .o_field_widget[name=enabled] input[type=checkbox]:checked",
-        },
+        ...closePreviewAndEnable(),
         {
             content: "Open the Forms menu",
             trigger: 'a[data-menu-xmlid="kobo_connector.kobo_form_menu"]',

@@ -1,0 +1,1 @@
+from . import kobo_form, kobo_submission
