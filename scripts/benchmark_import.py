@@ -6,19 +6,23 @@ For each N, in a database where kobo_connector is installed, it measures:
   the scheduled action's own code path (pages of 1000, commit per page);
 - Odoo's ``load()`` of the same final rows (the CSV import path);
 - batched ``create()`` (1000 per call) of the same final values;
-and the number of HTTP requests and the peak Python memory of the import.
 With ``--pickings`` (kobo_connector_stock installed), also N distribution
 submissions of 3 items each -> N stock pickings with 3 moves, end to end,
 beside batched ``create()`` of the same pickings. With ``--two-mappings``
 (kobo_connector_stock installed), N submissions through two mappings each: a
 contact, then, when one answer says so (3 in 4), a picking of 3 moves for
 that contact, beside batched ``create()`` of the same records.
-and the number of HTTP requests, the peak memory of the process (and its
+It prints the number of HTTP requests, the peak memory of the process (and its
 growth during the import) and the longest call of the scheduled action.
 The fake KoBo takes ``--latency`` seconds (default 1, like kf) per page.
+After each N, the goals of issue 23 beside the figures: the rate (1,000,000
+in under 20 minutes), the memory growth, and the rate of the last 100,000
+imported against the first 100,000 (a tenth of N for a smaller N): a rate
+that falls with N is a finding.
 
     scripts/benchmark                      # N = 1000, 10000 in a fresh database
     scripts/benchmark 100000               # (one run: --repeat defaults to 1 above 10,000)
+    scripts/benchmark --e2e-only 1000000   # the one-million run (about 20 min)
 
 Each figure is the best of ``--repeat`` interleaved runs.
 """
@@ -26,6 +30,7 @@ Each figure is the best of ``--repeat`` interleaved runs.
 import argparse
 import threading
 import time
+from itertools import pairwise
 
 import psutil
 
@@ -81,7 +86,7 @@ def clean(env):
 
 def bench_e2e(env, fake, n):
     uid = fake.create_asset(xlsform=build_xlsform(SURVEY, CHOICES), name=f"Bench {n}", deploy=True)
-    fake.add_submissions(uid, answers(n))
+    first_id = fake.add_submissions(uid, answers(n))[0]["_id"]
     form = fetched_form(env, fake, uid)
     env["kobo.mapping"].create(
         {
@@ -103,19 +108,25 @@ def bench_e2e(env, fake, n):
     )
     env.cr.commit()
     fake.reset_requests()
-    Submission = env["kobo.submission"]
-    imported, longest, calls = 0, 0.0, 0
+    longest, calls, remaining = 0.0, 0, 1
+    env.cr.execute("SELECT pg_backend_pid()")
+    processes = [psutil.Process(), psutil.Process(env.cr.fetchone()[0])]
+
+    def cpu():  # seconds of CPU of Odoo's process and of its PostgreSQL backend
+        return sum(t.user + t.system for t in (p.cpu_times() for p in processes))
+
     with RssPeak() as memory:
-        start = time.perf_counter()
-        while imported < n:  # what the cron does: call again while work remains
+        start, cpu_start = time.perf_counter(), cpu()
+        progress = [(0.0, 0, 0.0)]  # (seconds, imported, CPU seconds) after each call
+        while remaining:  # what the cron does: call again while work remains
             call = time.perf_counter()
-            env["kobo.form"]._cron_import()
+            _done, remaining = env["kobo.form"]._cron_import()
             longest = max(longest, time.perf_counter() - call)
             calls += 1
+            form.invalidate_recordset(["sync_cursor"])
+            imported = max(form.sync_cursor - first_id + 1, 0)  # the ids are consecutive
+            progress.append((time.perf_counter() - start, imported, cpu() - cpu_start))
             assert calls <= 2 * n // 1000 + 10, f"no progress: {imported} of {n} imported"
-            imported = Submission.search_count(
-                [("form_id", "=", form.id), ("state", "=", "imported")]
-            )
         elapsed = time.perf_counter() - start
     imported = env["kobo.submission"].search_count(
         [("form_id", "=", form.id), ("state", "=", "imported")]
@@ -123,7 +134,64 @@ def bench_e2e(env, fake, n):
     assert imported == n, f"imported {imported} of {n}"
     form.active = False
     env.cr.commit()
-    return elapsed, len(fake.requests), memory, longest
+    return elapsed, len(fake.requests), memory, longest, progress
+
+
+def at(progress, count, column):
+    """Seconds (column 0) or CPU seconds (2) when ``count`` were imported,
+    interpolated between the calls around it."""
+    for before, after in pairwise(progress):
+        if after[1] >= count:
+            share = (count - before[1]) / max(after[1] - before[1], 1)
+            return before[column] + (after[column] - before[column]) * share
+    return progress[-1][column]
+
+
+def windows(progress, n, column):
+    """(window, spent on the first ``window`` imported, on the last): the
+    window is 100,000, or a tenth of N below 1,000,000."""
+    window = min(100_000, max(n // 10, 1))
+    first = at(progress, window, column)
+    return window, first, at(progress, n, column) - at(progress, n - window, column)
+
+
+GOAL_SECONDS, GOAL_N, GOAL_GROWTH_MIB, GOAL_DRIFT = 20 * 60, 1_000_000, 50, 0.10
+
+
+def print_goals(n, elapsed, growth_mib, progress, latency):
+    """The goal of issue 23 beside each figure."""
+    window, first, last = windows(progress, n, 0)
+    first, last = window / max(first, 1e-9), window / max(last, 1e-9)
+    _window, cpu_first, cpu_last = (1000 * t / window for t in windows(progress, n, 2))
+    goal_rate = GOAL_N / GOAL_SECONDS
+    drift = last / first - 1
+    rows = [
+        (
+            "rate",
+            f"{n / elapsed:,.0f} sub/s ({elapsed / 60:.1f} min for {n:,})",
+            f"1,000,000 in under 20 min (>= {goal_rate:,.0f} sub/s), "
+            f"1 s KoBo latency per page (this run: {latency:g} s)",
+            n / elapsed >= goal_rate,
+        ),
+        ("memory growth", f"{growth_mib:.1f} MiB", f"under {GOAL_GROWTH_MIB} MiB", growth_mib < 50),
+        (
+            f"last {window:,} vs first {window:,}",
+            f"{last:,.0f} vs {first:,.0f} sub/s ({drift:+.0%})",
+            f"within {GOAL_DRIFT:.0%}",
+            abs(drift) <= GOAL_DRIFT,
+        ),
+        (
+            "CPU per 1,000 (Odoo + its PostgreSQL backend)",
+            f"first {window:,}: {cpu_first:.2f} s, last {window:,}: {cpu_last:.2f} s",
+            "not growing with N (a check, not a goal: load barely changes it)",
+            cpu_last <= cpu_first * (1 + GOAL_DRIFT),
+        ),
+    ]
+    print(f"\nN = {n:,}: the goals (issue 23)")
+    print("| measure | figure | goal | met |")
+    print("|---|---|---|---|")
+    for name, figure, goal, met in rows:
+        print(f"| {name} | {figure} | {goal} | {'yes' if met else 'NO'} |", flush=True)
 
 
 def fetched_form(env, fake, uid):
@@ -551,14 +619,14 @@ def main():
             runs = []
             for _ in range(args.repeat or (3 if n <= 10000 else 1)):  # interleaved, best of each
                 clean(env)
-                e2e, requests, memory, longest = bench_e2e(env, fake, n)
+                e2e, requests, memory, longest, progress = bench_e2e(env, fake, n)
                 if args.e2e_only:
-                    runs.append((e2e, None, None, memory, longest))
+                    runs.append((e2e, None, None, memory, longest, progress))
                     continue
                 clean(env)
                 load = bench_load(env, n)
                 clean(env)
-                runs.append((e2e, load, bench_create(env, n), memory, longest))
+                runs.append((e2e, load, bench_create(env, n), memory, longest, progress))
                 clean(env)
             e2e = min(run[0] for run in runs)
             peak = max(run[3].peak_rss for run in runs)
@@ -576,6 +644,8 @@ def main():
                 f"| {longest:.1f} |",
                 flush=True,
             )
+            best = min(runs, key=lambda run: run[0])
+            print_goals(n, e2e, growth / 2**20, best[5], args.latency)
         if args.pickings:
             run_pickings(env, fake, args.sizes, args.repeat)
         if args.two_mappings:

@@ -733,12 +733,8 @@ class KoboForm(models.Model):
     def _stored(self, kobo_ids):
         """{kobo id: (uuid, state)} of the stored submissions among these."""
         self.env.flush_all()
-        self.env.cr.execute(
-            "SELECT kobo_id, uuid, state FROM kobo_submission "
-            "WHERE form_id = %s AND kobo_id = ANY(%s)",
-            (self.id, kobo_ids),
-        )
-        return {kobo_id: (uuid, state) for kobo_id, uuid, state in self.env.cr.fetchall()}
+        rows = self.env["kobo.submission"]._stored_rows(self.id, kobo_ids)
+        return {kobo_id: (uuid, state) for kobo_id, _id, uuid, state, _status in rows}
 
     def _pull_ids(self, client, kobo_ids, subs=None):
         """Fetch these submissions (URLs kept short), or take them from

@@ -43,6 +43,16 @@ IDENTITY_KEYS = (
 # KoBo's validation statuses (the approval gate)
 APPROVED = "validation_status_approved"
 NOT_APPROVED = "validation_status_not_approved"
+# the stored submissions of a form among some KoBo ids: one probe of the
+# (form_id, kobo_id) index per id (a LATERAL ... LIMIT 1 is never turned into a
+# join), so a page costs the same whatever the table's size and however stale
+# its statistics: with ``kobo_id = ANY(...)`` (or a join), PostgreSQL read every
+# stored submission of the form for each page (1.9 s a page at 450,000 stored)
+STORED_ROWS = (
+    "SELECT s.* FROM unnest(%s::int[]) AS k(kobo_id), "
+    "LATERAL (SELECT kobo_id, id, uuid, state, validation_status FROM kobo_submission "
+    "WHERE form_id = %s AND kobo_id = k.kobo_id LIMIT 1) s"
+)
 # context of the records an import creates: no chatter noise per record
 IMPORT_CONTEXT = {"mail_create_nolog": True, "mail_create_nosubscribe": True, "mail_notrack": True}
 
@@ -252,13 +262,16 @@ class KoboSubmission(models.Model):
         return {"errors": 1}
 
     @api.model
+    def _stored_rows(self, form_id, kobo_ids):
+        """(kobo id, id, uuid, state, validation status) of the form's stored
+        submissions among these."""
+        self.env.cr.execute(STORED_ROWS, (list(kobo_ids), form_id))
+        return self.env.cr.fetchall()
+
+    @api.model
     def _import_subs(self, form, results, plans):
-        self.env.cr.execute(
-            "SELECT kobo_id, id, uuid, state, validation_status FROM kobo_submission "
-            "WHERE form_id = %s AND kobo_id = ANY(%s)",
-            (form.id, [r["_id"] for r in results]),
-        )
-        known = {row[0]: row[1:] for row in self.env.cr.fetchall()}
+        rows = self._stored_rows(form.id, [r["_id"] for r in results])
+        known = {row[0]: row[1:] for row in rows}
         gated = form.import_gate == "approved"
         items, edited, poisoned = [], self.browse(), {}
         for data in results:
@@ -361,11 +374,8 @@ class KoboSubmission(models.Model):
             "FROM STDIN",
             rows,
         )
-        self.env.cr.execute(
-            "SELECT kobo_id, id FROM kobo_submission WHERE form_id = %s AND kobo_id = ANY(%s)",
-            (form.id, [item.ref.kobo_id for item in items]),
-        )
-        ids = dict(self.env.cr.fetchall())
+        rows = self._stored_rows(form.id, [item.ref.kobo_id for item in items])
+        ids = {row[0]: row[1] for row in rows}
         for item in items:
             item.sub_id = ids[item.ref.kobo_id]
 

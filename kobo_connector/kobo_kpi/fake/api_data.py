@@ -2,8 +2,8 @@
 REST services (hooks) and the OpenRosa ``/submission`` endpoint."""
 
 import json
-from bisect import bisect_right
 
+from . import plan
 from .api_assets import UID, as_bool, get_asset, json_field
 from .openrosa import (
     OPENROSA_HEADERS,
@@ -66,17 +66,6 @@ def json_param(req, name, kind):
     return value
 
 
-def _after_id(query):
-    """n for a query that is exactly ``{"_id": {"$gt": n}}`` (Mongo answers it
-    from the ``_id`` index; submissions are stored in ``_id`` order)."""
-    cond = query.get("_id") if len(query) == 1 else None
-    if isinstance(cond, dict) and list(cond) == ["$gt"]:
-        value = cond["$gt"]
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    return None
-
-
 @route(rf"/api/v2/assets/{UID}/data/", "GET")
 def data_list(fake, req, uid):
     asset, filters = data_asset(fake, req, uid)
@@ -100,17 +89,22 @@ def data_list(fake, req, uid):
     query = json_param(req, "query", dict)
     fields = json_param(req, "fields", list)
     sort = json_param(req, "sort", dict)
+    count = None
+    if filters is None:  # the connector's queries: from the indexes, in the time of a page
+        planned = plan.answer(asset, query, sort, start, limit)
+        if planned is not None:
+            docs, count = planned
     try:
-        docs = visible(asset, filters)
-        if query and _after_id(query) is not None:  # the incremental sync's query, indexed
-            docs = docs[bisect_right(docs, _after_id(query), key=lambda d: d["_id"]) :]
-        elif query:
-            docs = [d for d in docs if matches(d, query)]
-        if sort:
-            docs = sort_docs(docs, sort)
+        if count is None:  # any other query: the scan
+            docs = visible(asset, filters)
+            if query:
+                docs = [d for d in docs if matches(d, query)]
+            if sort:
+                docs = sort_docs(docs, sort)
     except UnsupportedQuery as exc:
         raise error(400, ["Unsupported query"]) from exc
-    return json_response(200, envelope(req, docs, start, limit, lambda s: render(req, s, fields)))
+    page = envelope(req, docs, start, limit, lambda s: render(req, s, fields), count)
+    return json_response(200, page)
 
 
 @route(rf"/api/v2/assets/{UID}/data/bulk/", "PATCH", "DELETE")

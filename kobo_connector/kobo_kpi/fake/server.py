@@ -207,18 +207,12 @@ class FakeKobo:
         """Take a submission out of the listings (as KoBo does with one whose
         write is not yet visible) and return it, for :meth:`reveal_submission`."""
         with self.lock:
-            asset = self.store.assets[uid]
-            sub = asset.by_id.pop(submission_id)
-            asset.submissions.remove(sub)
-            return sub
+            return self.store.remove_submission(self.store.assets[uid], submission_id)
 
     def reveal_submission(self, uid, sub):
         """Make a hidden submission visible again, at its ``_id``'s place."""
         with self.lock:
-            asset = self.store.assets[uid]
-            asset.by_id[sub["_id"]] = sub
-            asset.submissions.append(sub)
-            asset.submissions.sort(key=lambda s: s["_id"])
+            self.store.insert_submission(self.store.assets[uid], sub)
 
     def submissions(self, uid):
         with self.lock:

@@ -14,6 +14,7 @@ import random
 import string
 import threading
 import uuid
+from bisect import bisect_left, insort
 from dataclasses import dataclass, field
 
 from . import permissions as perms
@@ -44,6 +45,11 @@ def seed_id_string(content, name):
     if name and not (content.get("settings") or {}).get("id_string"):
         content.setdefault("settings", {})["id_string"] = id_string_from_name(name)
     return content
+
+
+def submission_id(sub):
+    """The sort key of the submissions (kept in ``_id`` order)."""
+    return sub["_id"]
 
 
 def utcnow():
@@ -106,8 +112,9 @@ class Asset:
     deployment_uuid: str | None = None
     id_string: str | None = None  # of the deployed XForm: settings.id_string or the uid
     date_deployed: dt.datetime | None = None
-    submissions: list = field(default_factory=list)  # _id order
+    submissions: list = field(default_factory=list)  # _id order (bisected: fake/plan.py)
     by_id: dict = field(default_factory=dict)
+    edited: list = field(default_factory=list)  # sorted _ids of those with meta/deprecatedID
     files: dict = field(default_factory=dict)  # attachment uid -> (name, bytes, mimetype)
     assignments: list = field(default_factory=list)  # dicts: uid, user, codename, partial
     hooks: dict = field(default_factory=dict)
@@ -457,8 +464,7 @@ class Store:
                 attachments=files,
                 id_string=id_string,
             )
-            asset.submissions.append(sub)
-            asset.by_id[sub_id] = sub
+            self.insert_submission(asset, sub)
             asset.last_submission = max(asset.last_submission or moment, moment)
             if fire_hooks and self.on_new_submission and asset.hooks:
                 self.on_new_submission(asset, sub)
@@ -537,19 +543,35 @@ class Store:
                 attachments=files,
                 id_string=id_string or old["_xform_id_string"],
             )
-            index = asset.submissions.index(old)
-            asset.submissions[index] = new
-            asset.by_id[sub_id] = new
+            self.remove_submission(asset, sub_id)
+            self.insert_submission(asset, new)
             return new
 
     def delete_submission(self, asset, sub_id):
         with self.lock:
-            sub = asset.by_id.pop(sub_id, None)
+            sub = self.remove_submission(asset, sub_id)
             if sub is None:
                 raise KoboStateError(404, {"detail": "Not found."})
-            asset.submissions.remove(sub)
             for att in sub["_attachments"]:
                 asset.files.pop(att["uid"], None)
+
+    @staticmethod
+    def insert_submission(asset, sub):
+        """Store ``sub`` at its ``_id``'s place, in every index."""
+        insort(asset.submissions, sub, key=submission_id)
+        asset.by_id[sub["_id"]] = sub
+        if "meta/deprecatedID" in sub:
+            insort(asset.edited, sub["_id"])
+
+    @staticmethod
+    def remove_submission(asset, sub_id):
+        """Take submission ``sub_id`` out of every index; return it (or None)."""
+        sub = asset.by_id.pop(sub_id, None)
+        if sub is not None:
+            del asset.submissions[bisect_left(asset.submissions, sub_id, key=submission_id)]
+            if "meta/deprecatedID" in sub:
+                del asset.edited[bisect_left(asset.edited, sub_id)]
+        return sub
 
     def find_submission(self, asset, key):
         """By integer ``_id``, or a root uuid / ``_uuid`` (with or without ``uuid:``)."""

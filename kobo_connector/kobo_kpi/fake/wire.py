@@ -157,8 +157,11 @@ def paginate(req, items, default, maximum, render=lambda x: x):
     return envelope(req, items, start, limit, render)
 
 
-def envelope(req, items, start, limit, render=lambda x: x):
-    count = len(items)
+def envelope(req, items, start, limit, render=lambda x: x, count=None):
+    """One page of ``items``; with ``count``, ``items`` is that page already
+    (answered from an index) and ``count`` the number of them all."""
+    if count is None:
+        count, items = len(items), items[start : start + limit]
     url = req.absolute()
     nxt = replace_query(url, limit=limit, start=start + limit) if start + limit < count else None
     prev = None
@@ -169,7 +172,7 @@ def envelope(req, items, start, limit, render=lambda x: x):
         "count": count,
         "next": nxt,
         "previous": prev,
-        "results": [render(x) for x in items[start : start + limit]],
+        "results": [render(x) for x in items],
     }
 
 
