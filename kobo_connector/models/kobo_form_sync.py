@@ -78,6 +78,7 @@ PUSH_QUIET = 1.0  # seconds: pushes of a form within this wake the import once
 RECONCILE_EVERY = timedelta(hours=20)  # a form is reconciled about once a day
 MAX_BACKOFF = 3600  # seconds
 RECHECK = PAGE_SIZE  # the re-read window covers at most this many stored submissions
+PAGE_ATTEMPTS = 3  # a page whose mapping killed the worker this often is kept unmapped
 DEFAULTS = {"poll_interval": 10, "recheck_window": 60}  # minutes
 # failures that pass by themselves: retried within a minute
 TRANSIENT = (errors.KoboServerError, errors.KoboConnectionError, errors.KoboNotJson)
@@ -569,6 +570,56 @@ class KoboForm(models.Model):
         self._kobo_commit()
         return done, remaining, True
 
+    def init(self):
+        res = super().init()
+        # the attempts at mapping a form's next page, written in a transaction of their own
+        # (see _page_stalled): no ORM model, no row of the form locked by it
+        self.env.cr.execute(
+            "CREATE TABLE IF NOT EXISTS kobo_page_attempt (form_id integer PRIMARY KEY, "
+            "start_id bigint NOT NULL, attempts integer NOT NULL)"
+        )
+        return res
+
+    def _page_stalled(self, start):
+        """Count an attempt at mapping the page after ``start``, committed at
+        once in a transaction of its own (and cleared once the page went
+        through): a page whose mapping kills the worker (memory, time limit)
+        rolls back everything else, and would be retried forever. From the ``PAGE_ATTEMPTS``-th attempt on, return why
+        its submissions are kept in Error, unmapped (else False)."""
+        with self.env.registry.cursor() as cr:
+            cr.execute(
+                """
+                INSERT INTO kobo_page_attempt (form_id, start_id, attempts) VALUES (%s, %s, 1)
+                ON CONFLICT (form_id) DO UPDATE SET
+                    attempts = CASE WHEN kobo_page_attempt.start_id = EXCLUDED.start_id
+                                    THEN kobo_page_attempt.attempts + 1 ELSE 1 END,
+                    start_id = EXCLUDED.start_id
+                RETURNING attempts
+                """,
+                (self.id, start),
+            )
+            attempts = cr.fetchone()[0]
+        if attempts < PAGE_ATTEMPTS:
+            return False
+        _logger.warning(
+            "KoBo form %s: the page after %s stopped the import %s times: kept unmapped",
+            self.asset_uid,
+            start,
+            attempts - 1,
+        )
+        return self.env._(
+            "Mapping the page of submissions after KoBo ID %(start)s stopped the import "
+            "%(count)s times (the worker was ended: a memory or time limit): its submissions "
+            "are kept here unmapped. Reprocess them once the cause is found.",
+            start=start,
+            count=attempts - 1,
+        )
+
+    def _page_attempts_clear(self):
+        """The page went through (or failed in a way the step reports)."""
+        with self.env.registry.cursor() as cr:
+            cr.execute("DELETE FROM kobo_page_attempt WHERE form_id = %s", (self.id,))
+
     def _do_new(self, client, limit):
         """One page of submissions newer than the cursor: stored, mapped, and
         the cursor moved past them."""
@@ -585,7 +636,15 @@ class KoboForm(models.Model):
             cursor = max(r["_id"] for r in results)
             if remaining:
                 self._prefetch_new(cursor, limit, remaining, chained)
-            counts = self.env["kobo.submission"]._import_page(self, results)
+            stalled = self._page_stalled(self.sync_cursor)
+            try:
+                counts = self.env["kobo.submission"]._import_page(self, results, stalled=stalled)
+            except MemoryError:  # the worker's memory limit: an attempt that counts
+                raise
+            except Exception:  # a failure the step reports (and retries): not a stalled page
+                self._page_attempts_clear()
+                raise
+            self._page_attempts_clear()
             self.sync_cursor = cursor
         self._add_run_counts(counts)
         if remaining:

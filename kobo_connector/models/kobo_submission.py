@@ -202,14 +202,15 @@ class KoboSubmission(models.Model):
     # Importing a page of KoBo's answer
     # ------------------------------------------------------------------
     @api.model
-    def _import_page(self, form, results):
+    def _import_page(self, form, results, stalled=False):
         """Store and map one page of raw submissions: new ones are written
         once, with their outcome, in the transaction that maps them; stored
         ones whose ``_uuid`` changed (edits) are updated and mapped again.
         A submission that KoBo repeats on the page counts once; a page that
         cannot be stored as a whole is stored one by one, and a submission
         that still cannot be is kept as its identity, in error: the page and
-        the cursor go on. Return counts {new, updated, errors}."""
+        the cursor go on. ``stalled``: why the page is stored unmapped, its
+        submissions in error. Return counts {new, updated, errors}."""
         page = {}
         for data in results:  # KoBo repeating a submission: its last copy counts
             page[int(data["_id"])] = data
@@ -220,14 +221,14 @@ class KoboSubmission(models.Model):
         plans = form._compile_mappings()
         try:
             with self.env.cr.savepoint():
-                return self._import_subs(form, results, plans)
+                return self._import_subs(form, results, plans, stalled)
         except STORAGE_ERRORS as exc:
             _logger.info("KoBo import: page failed (%s), one by one", type(exc).__name__)
         counts = defaultdict(int)
         for data in results:
             try:
                 with self.env.cr.savepoint():
-                    done = self._import_subs(form, [data], plans)
+                    done = self._import_subs(form, [data], plans, stalled)
             except STORAGE_ERRORS as exc:
                 done = self._store_identity(form, data, exc)
             for key, value in done.items():
@@ -269,7 +270,7 @@ class KoboSubmission(models.Model):
         return self.env.cr.fetchall()
 
     @api.model
-    def _import_subs(self, form, results, plans):
+    def _import_subs(self, form, results, plans, stalled=False):
         rows = self._stored_rows(form.id, [r["_id"] for r in results])
         known = {row[0]: row[1:] for row in rows}
         gated = form.import_gate == "approved"
@@ -282,6 +283,8 @@ class KoboSubmission(models.Model):
                     "An answer contains a NUL character, which cannot be stored: it was "
                     "replaced by \ufffd. Check the submission, then Reprocess it."
                 )
+            if stalled:  # this page stopped the import before: stored, not mapped
+                poisoned[ref.kobo_id] = stalled
             if ref.kobo_id not in known:
                 items.append(_Item(("new", ref.kobo_id), data, ref=ref))
             elif known[ref.kobo_id][2] == "ignored":

@@ -16,3 +16,4 @@ from . import test_kobo_security
 from . import test_kobo_dashboard, test_kobo_location, test_ui_dashboard  # issue 20
 from . import test_ui_translated  # issue 20: passes once fr.po and ar.po exist
 from . import test_kobo_scale
+from . import test_kobo_stalled_page

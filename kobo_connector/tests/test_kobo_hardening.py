@@ -90,10 +90,10 @@ class TestIsolation(HardeningCase):
         Submission = type(self.env["kobo.submission"])
         import_page = Submission._import_page
 
-        def failing_import_page(subs, form, results):
+        def failing_import_page(subs, form, results, **kw):
             if form == database:
                 subs.env.cr.execute("SELECT 1 / 0")  # a real database error
-            return import_page(subs, form, results)
+            return import_page(subs, form, results, **kw)
 
         self.fake.add_submissions(self.uid, [person(1), person(2)])
         (bad_forms | self.form).with_user(self.user).action_sync()
