@@ -689,6 +689,23 @@ def test_api_answer_capped_while_streaming(server, monkeypatch):
         local(server).me()
 
 
+def test_error_answer_read_only_so_far(server, monkeypatch):
+    """A hostile server's endless error page is not read into memory: the
+    error keeps what was read of it, and still says what happened."""
+    monkeypatch.setattr(client_module, "ERROR_BODY_BYTES", 1000)
+    server.routes["/me/"] = lambda h: (
+        h.send_response(400),
+        h.send_header("Content-Type", "text/plain"),
+        h.end_headers(),
+        h.wfile.write(b"x" * 5000),
+        h.wfile.flush(),
+        setattr(h, "close_connection", True),
+    )
+    with pytest.raises(errors.KoboBadRequest, match="KoBo refused the request") as info:
+        local(server).me()
+    assert 0 < len(info.value.body) <= 1000
+
+
 def test_download_404(server):
     with pytest.raises(errors.KoboNotFound, match=r"Resource not found \(404\)"):
         local(server).download_attachment("aX", 4, "nothing", io.BytesIO())

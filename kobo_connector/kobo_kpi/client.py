@@ -68,6 +68,7 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 MAX_REDIRECTS = 5
 # an API answer (a /data/ page of 1,000 submissions included) is read up to this size
 MAX_ANSWER_BYTES = 100 * 1024 * 1024
+ERROR_BODY_BYTES = 64 * 1024  # what an error answer is read of (its message is at the start)
 # nginx in front of kf/eu refuses request lines over 8 kB: stay well under
 MAX_URL = 6000
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -390,7 +391,10 @@ class KpiClient:
             self.sleep(wait)
 
     def _error(self, resp, method, url):
-        """The ``KoboError`` for a non-2xx answer."""
+        """The ``KoboError`` for a non-2xx answer (its body read only so far:
+        a hostile server's endless error page is not read into memory)."""
+        if resp._content is False:  # streamed, not read yet
+            resp._content = resp.raw.read(ERROR_BODY_BYTES, decode_content=True) or b""
         status = resp.status_code
         host = urlsplit(url).hostname
         kw = {"status": status, "url": url, "body": resp.text[:2000]}
