@@ -90,6 +90,8 @@ registry.category("web_tour.tours").add("kobo_connector_stock_media_tour", {
         {
             content: "The form is published",
             trigger: ".o_field_widget[name=target_ids] .o_data_row:contains(Published)",
+            // the upload and the media redeploy on KoBo: more than the default 10 s on a busy host
+            timeout: 30000,
         },
     ],
 });
