@@ -36,18 +36,7 @@ class DashboardTourCase(KoboTourCase):
             )
         cls.server = cls._connected_server()
         cls.form = cls.env["kobo.form"].search([("asset_uid", "=", cls.uid)])
-        field = cls.env["ir.model.fields"]._get
-        cls.env["kobo.mapping"].create(
-            {
-                "form_id": cls.form.id,
-                "model_id": cls.env["ir.model"]._get("res.partner").id,
-                "enabled": True,
-                "line_ids": [
-                    (0, 0, {"question_path": path, "field_id": field("res.partner", name).id})
-                    for path, name in (("name", "name"), ("country", "country_id"))
-                ],
-            }
-        )
+        cls._contact_mapping(cls.form, (("name", "name"), ("country", "country_id")))
         Form = cls.env["kobo.form"]
         with patch.object(type(Form), "_kobo_commit", lambda form: None):
             Form._cron_import()

@@ -52,6 +52,23 @@ class KoboTourCase(HttpCase):
         server.action_fetch_forms()
         return server
 
+    @classmethod
+    def _contact_mapping(cls, form, lines):
+        """An enabled mapping of ``form`` into contacts: ``lines`` are
+        (question path, contact field) pairs."""
+        field = cls.env["ir.model.fields"]._get
+        return cls.env["kobo.mapping"].create(
+            {
+                "form_id": form.id,
+                "model_id": cls.env["ir.model"]._get("res.partner").id,
+                "enabled": True,
+                "line_ids": [
+                    (0, 0, {"question_path": path, "field_id": field("res.partner", name).id})
+                    for path, name in lines
+                ],
+            }
+        )
+
     def _start_kobo_tour(self, tour, data, login="admin"):
         options = {
             "stepDelay": 0,
@@ -139,18 +156,7 @@ class TestSyncTour(KoboTourCase):
         )
         cls.server = cls._connected_server()
         cls.form = cls.env["kobo.form"].search([("asset_uid", "=", cls.uid)])
-        field = cls.env["ir.model.fields"]._get
-        cls.env["kobo.mapping"].create(
-            {
-                "form_id": cls.form.id,
-                "model_id": cls.env["ir.model"]._get("res.partner").id,
-                "enabled": True,
-                "line_ids": [
-                    (0, 0, {"question_path": path, "field_id": field("res.partner", name).id})
-                    for path, name in (("name", "name"), ("email", "email"), ("city", "city"))
-                ],
-            }
-        )
+        cls._contact_mapping(cls.form, (("name", "name"), ("email", "email"), ("city", "city")))
 
     def test_sync_tour(self):
         self._start_kobo_tour("kobo_connector_sync_tour", {"form": "Contact registration"})
